@@ -17,6 +17,8 @@ export interface Principal {
   /** UUID of the account the calls run as (for access tokens, the token's pseudo-user). */
   readonly accountUuid: string;
   readonly binding?: ResourceBinding;
+  /** Human-readable name of the credential: the consumer's, API token's or access token's name. */
+  readonly label?: string;
 }
 
 /** Both scope styles Bitbucket's spec lists for an operation. */

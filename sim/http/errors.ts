@@ -35,11 +35,13 @@ export const errors = {
       "Resource not found",
       `There is no API hosted at this URL.\n\nFor information about our API's, please refer to the documentation at: ${DOCS}`,
     ),
-  notFound: (message: string) => new ApiError(404, message),
+  notFound: (message: string, detail?: string) => new ApiError(404, message, detail),
   badRequest: (message: string, detail?: string) => new ApiError(400, message, detail),
   invalidPagelen: () => new ApiError(400, "Invalid pagelen"),
   unauthorized: (message: string, detail?: string) =>
-    new ApiError(401, message, detail, undefined, { "WWW-Authenticate": 'Bearer realm="Bitbucket.org HTTP"' }),
+    new ApiError(401, message, detail, undefined, {
+      "WWW-Authenticate": 'Bearer realm="Bitbucket.org HTTP"',
+    }),
   forbidden: (message: string, detail?: string, data?: Record<string, unknown>) =>
     new ApiError(403, message, detail, data),
   gone: (message: string, detail?: string) => new ApiError(410, message, detail),

@@ -14,7 +14,11 @@ export interface SimResponse {
   body: string;
 }
 
-export function jsonResponse(status: number, value: unknown, headers: Record<string, string> = {}): SimResponse {
+export function jsonResponse(
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+): SimResponse {
   return {
     status,
     headers: { "Content-Type": "application/json; charset=utf-8", ...headers },

@@ -1,0 +1,217 @@
+import { bitbucketTimestamp } from "./clock.js";
+import { pullRequestCommentObject, pullRequestObject, updateActivity } from "./data/builders.js";
+import { Entity, type Json } from "./data/entity.js";
+import { emptyRepository, repositoryObject } from "./data/generate.js";
+import { addCommit, MAIN_BRANCH, setBranch } from "./data/git.js";
+import type { PullRequestState, RepositoryState, UserRecord, WorkspaceState } from "./data/model.js";
+import { errors } from "./http/errors.js";
+import { Random } from "./random.js";
+import type { Simulator } from "./simulator.js";
+
+/**
+ * Changes over time for `/_sim`: what users and CI do to a real workspace between two syncs.
+ * Timestamps come from the simulator clock, so tests control them.
+ */
+export class Mutations {
+  private rnd: Random;
+
+  constructor(private readonly sim: Simulator) {
+    this.rnd = Random.derive(sim.seed, `mutations:${sim.clock.now()}`);
+  }
+
+  workspace(slug: string): WorkspaceState {
+    const ws = this.sim.data.workspaces.find((w) => w.slug === slug);
+    if (!ws) throw errors.notFound(`No workspace with identifier '${slug}'.`);
+    return ws;
+  }
+
+  repository(workspace: string, slug: string): RepositoryState {
+    const repo = this.workspace(workspace).repositories.find((r) => r.slug === slug);
+    if (!repo) throw errors.notFound(`Repository ${workspace}/${slug} not found`);
+    return repo;
+  }
+
+  private user(repo: RepositoryState, uuid?: unknown): UserRecord {
+    const members = repo.workspace.members.map((m) => m.user);
+    if (typeof uuid === "string") {
+      const found = members.find((u) => u.uuid === uuid);
+      if (!found) throw errors.badRequest(`No member ${uuid} in ${repo.workspace.slug}`);
+      return found;
+    }
+    return members[0] as UserRecord;
+  }
+
+  /** Pushes `count` commits to a branch (created from main when new); moves repository `updated_on`. */
+  push(repo: RepositoryState, body: Json): Json {
+    const branchName = typeof body.branch === "string" ? body.branch : MAIN_BRANCH;
+    const count = body.count === undefined ? 1 : Number(body.count);
+    if (!Number.isInteger(count) || count < 1 || count > 10_000)
+      throw errors.badRequest("count must be 1..10000");
+    const author = this.user(repo, body.author);
+    const start = repo.branches.get(branchName) ?? repo.branches.get(MAIN_BRANCH);
+    let head = start?.head;
+    const hashes: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const commit = addCommit(repo, this.sim.renderer, this.rnd, {
+        date: this.sim.clock.now(),
+        author,
+        parents: head ? [head] : [],
+        message: typeof body.message === "string" ? body.message : undefined,
+      });
+      head = commit.hash;
+      hashes.push(commit.hash);
+    }
+    setBranch(repo, this.sim.renderer, branchName, head as string);
+    this.touch(repo);
+    return { branch: branchName, commits: hashes };
+  }
+
+  deleteBranch(repo: RepositoryState, name: string): void {
+    if (!repo.branches.delete(name)) throw errors.notFound(`Branch "${name}" not found`);
+    for (const pr of repo.pullRequests) {
+      if ((pr.entity.value.source as Json & { branch: { name: string } }).branch.name === name) {
+        pr.sourceBranchDeleted = true;
+      }
+    }
+    this.touch(repo);
+  }
+
+  createPullRequest(repo: RepositoryState, body: Json): Json {
+    const source = typeof body.source === "string" ? body.source : undefined;
+    const branch = source ? repo.branches.get(source) : undefined;
+    if (!branch) throw errors.badRequest("source must name an existing branch");
+    const destination = repo.branches.get(
+      typeof body.destination === "string" ? body.destination : MAIN_BRANCH,
+    );
+    if (!destination) throw errors.badRequest("destination must name an existing branch");
+    const now = this.sim.clock.now();
+    const id = repo.pullRequests.reduce((max, p) => Math.max(max, p.id), 0) + 1;
+    const title = typeof body.title === "string" ? body.title : `Pull request ${id}`;
+    const value = pullRequestObject(this.sim.renderer, repo, {
+      id,
+      title,
+      description: typeof body.description === "string" ? body.description : "",
+      state: "OPEN",
+      author: this.user(repo, body.author),
+      sourceBranch: branch.name,
+      sourceHash: branch.head,
+      destinationBranch: destination.name,
+      destinationHash: destination.head,
+      closeSourceBranch: false,
+      createdOn: now,
+      updatedOn: now,
+      reviewers: [],
+      participants: [],
+      commentCount: 0,
+      taskCount: 0,
+    });
+    const pr: PullRequestState = {
+      id,
+      entity: Entity.of(value),
+      commits: [branch.head],
+      comments: [],
+      activity: [{ at: now, entity: updateActivity(this.sim.renderer, repo, value, now, "OPEN") }],
+      sourceBranchDeleted: false,
+    };
+    repo.pullRequests.push(pr);
+    return value;
+  }
+
+  /** Title, description or state changes; a state change to MERGED or DECLINED closes the PR. */
+  updatePullRequest(repo: RepositoryState, id: number, body: Json): Json {
+    const pr = this.pullRequest(repo, id);
+    const now = this.sim.clock.now();
+    const next: Json = { ...pr.entity.value, updated_on: bitbucketTimestamp(now) };
+    for (const key of ["title", "description"] as const)
+      if (typeof body[key] === "string") next[key] = body[key];
+    if (body.state !== undefined) {
+      if (!["OPEN", "MERGED", "DECLINED", "SUPERSEDED"].includes(String(body.state))) {
+        throw errors.badRequest("state must be OPEN, MERGED, DECLINED or SUPERSEDED");
+      }
+      next.state = body.state;
+      if (body.state !== "OPEN") next.closed_by = this.sim.renderer.account(this.user(repo, body.author));
+    }
+    pr.entity.replace(next);
+    pr.activity.unshift({
+      at: now,
+      entity: updateActivity(this.sim.renderer, repo, next, now, next.state as string),
+    });
+    return next;
+  }
+
+  deletePullRequest(repo: RepositoryState, id: number): void {
+    const index = repo.pullRequests.findIndex((p) => p.id === id);
+    if (index < 0) throw errors.notFound(`Pull request ${id} not found`);
+    repo.pullRequests.splice(index, 1);
+  }
+
+  /** Adds a comment, or with `commentId` edits or soft-deletes one; the PR's `updated_on` moves too. */
+  comment(repo: RepositoryState, id: number, body: Json, commentId?: number): Json {
+    const pr = this.pullRequest(repo, id);
+    const now = this.sim.clock.now();
+    const ref = { id, title: pr.entity.value.title as string };
+    let entity: Entity;
+    if (commentId === undefined) {
+      const value = pullRequestCommentObject(this.sim.renderer, repo, ref, {
+        id: 9_000_000 + repo.nextCommentId++,
+        user: this.user(repo, body.author),
+        createdOn: now,
+        updatedOn: now,
+        text: typeof body.text === "string" ? body.text : "",
+        deleted: false,
+      });
+      entity = Entity.of(value);
+      pr.comments.push(entity);
+    } else {
+      const found = pr.comments.find((c) => c.value.id === commentId);
+      if (!found) throw errors.notFound(`Comment ${commentId} not found`);
+      const next: Json = { ...found.value, updated_on: bitbucketTimestamp(now) };
+      if (typeof body.text === "string") next.content = { ...(next.content as Json), raw: body.text };
+      if (body.deleted === true) {
+        next.deleted = true;
+        next.content = { ...(next.content as Json), raw: "", html: "" };
+      }
+      found.replace(next);
+      entity = found;
+    }
+    pr.entity.replace({
+      ...pr.entity.value,
+      updated_on: bitbucketTimestamp(now),
+      comment_count: pr.comments.filter((c) => !c.value.deleted).length,
+    });
+    return entity.value;
+  }
+
+  createRepository(ws: WorkspaceState, body: Json): Json {
+    const slug = typeof body.slug === "string" ? body.slug : "";
+    if (!/^[a-z0-9][a-z0-9._-]*$/.test(slug))
+      throw errors.badRequest("slug must be lowercase letters, digits, . _ -");
+    if (ws.repositories.some((r) => r.slug === slug))
+      throw errors.badRequest(`Repository ${ws.slug}/${slug} exists`);
+    const projectKey = ws.projects[0]?.key ?? "";
+    const repo = emptyRepository(ws, slug, this.rnd.uuid(), projectKey);
+    const createdOn = this.sim.clock.now();
+    const renderer = this.sim.renderer;
+    repo.entity = new Entity(() => repositoryObject(renderer, repo, createdOn, {}));
+    ws.repositories.push(repo);
+    this.push(repo, { message: "Initial commit" });
+    return repo.entity.value;
+  }
+
+  deleteRepository(ws: WorkspaceState, slug: string): void {
+    const index = ws.repositories.findIndex((r) => r.slug === slug);
+    if (index < 0) throw errors.notFound(`Repository ${ws.slug}/${slug} not found`);
+    ws.repositories.splice(index, 1);
+  }
+
+  private pullRequest(repo: RepositoryState, id: number): PullRequestState {
+    const pr = repo.pullRequests.find((p) => p.id === id);
+    if (!pr) throw errors.notFound(`Pull request ${id} not found`);
+    return pr;
+  }
+
+  private touch(repo: RepositoryState): void {
+    repo.version++;
+    repo.entity.invalidate();
+  }
+}

@@ -1,0 +1,12 @@
+import { Command } from "commander";
+import { simCommand } from "./sim-command.js";
+
+/** Entry point of the `bitbridge` command; each subcommand lives in its own module. */
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = new Command("bitbridge")
+    .description("Replicate Bitbucket Cloud into PostgreSQL and serve it as OData 4.0 for Salesforce Connect")
+    .version("0.1.0")
+    .showHelpAfterError();
+  program.addCommand(simCommand());
+  await program.parseAsync([...argv]);
+}
