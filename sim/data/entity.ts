@@ -7,7 +7,8 @@ export type Json = Record<string, unknown>;
  */
 export class Entity {
   private cached: Json | undefined;
-  private readonly jsonByHidden = new Map<string, string>();
+  // Allocated on first use: most entities are serialised in one form only, and there are millions.
+  private jsonByHidden: Map<string, string> | undefined;
 
   /**
    * @param build produces the API object; called again only after `replace` or when `retain` is false
@@ -34,6 +35,7 @@ export class Entity {
   /** The object serialised without the given item-relative hidden paths (e.g. `participants`, `user.email`). */
   json(hidden: readonly string[] = []): string {
     const key = hidden.length === 0 ? "" : hidden.join(",");
+    this.jsonByHidden ??= new Map();
     let text = this.jsonByHidden.get(key);
     if (text === undefined) {
       text = JSON.stringify(hidden.length === 0 ? this.value : withoutPaths(this.value, hidden));
@@ -45,13 +47,13 @@ export class Entity {
   replace(value: Json): void {
     this.build = () => value;
     this.cached = value;
-    this.jsonByHidden.clear();
+    this.jsonByHidden = undefined;
   }
 
   /** Drop caches so that the next read rebuilds from the builder (for objects derived from live state). */
   invalidate(): void {
     this.cached = undefined;
-    this.jsonByHidden.clear();
+    this.jsonByHidden = undefined;
   }
 }
 

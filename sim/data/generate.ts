@@ -1,4 +1,4 @@
-import { bitbucketTimestamp } from "../clock.js";
+import { bitbucketTimestamp, gitTimestamp } from "../clock.js";
 import { Random } from "../random.js";
 import {
   approvalActivity,
@@ -88,11 +88,11 @@ function makeWorkspace(
     access: { administrator: Entity.of({}), member: Entity.of({}) },
   };
   for (const administrator of [true, false]) {
+    // As the spec's example: no `links` on the access object itself.
     ws.access[administrator ? "administrator" : "member"].replace({
       type: "workspace_access",
       administrator,
-      workspace: { ...r.workspaceSummary(ws), type: "workspace_base" },
-      links: { self: r.api(`/user/workspaces/${slug}/permission`) },
+      workspace: r.workspaceBase(ws),
     });
   }
   ws.entity.replace(r.workspace(ws, createdOn, createdOn + rnd.int(1, 300) * 24 * HOUR));
@@ -111,8 +111,8 @@ function makeWorkspace(
       user,
       administrator,
       entity: Entity.of({
+        // `permission` belongs to `/workspaces/{workspace}/permissions`; members do not carry it.
         type: "workspace_membership",
-        permission: administrator ? "owner" : "member",
         user: r.user(user),
         workspace: r.workspaceSummary(ws),
         added_on: bitbucketTimestamp(addedOn),
@@ -327,9 +327,8 @@ function buildHistory(
   setBranch(repo, r, MAIN_BRANCH, main.hash);
 
   // Remaining branch slots become release branches at points along main.
-  const mainLine = repo.commits.filter(
-    (c) => c.parents.length !== 1 || !prInputs.some((p) => p.commits.includes(c.hash)),
-  );
+  const topic = new Set(prInputs.flatMap((p) => p.commits));
+  const mainLine = repo.commits.filter((c) => !topic.has(c.hash));
   for (let b = repo.branches.size; b < counts.branches; b++) {
     const at = mainLine[Math.floor(((b + 1) / (counts.branches + 1)) * mainLine.length)] ?? main;
     setBranch(repo, r, `release/1.${b}`, at.hash);
@@ -360,7 +359,8 @@ function addTags(
       links: r.refLinks(repo, "tag", name),
       type: "tag",
       message: `Release ${name}\n`,
-      date: bitbucketTimestamp(at.date + HOUR),
+      // The tagger's git date: whole seconds, like commit dates.
+      date: gitTimestamp(at.date + HOUR),
       tagger: { type: "author", raw: `${tagger.displayName} <${tagger.email}>`, user: r.account(tagger) },
     }));
     repo.tags.push({ name, target, entity });

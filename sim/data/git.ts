@@ -20,7 +20,8 @@ export function addCommit(
   const record: CommitRecord = {
     hash,
     index: repo.commits.length,
-    date: input.date,
+    // Git stores whole seconds; keeping the record at that precision makes the served `date` exact.
+    date: Math.floor(input.date / 1000) * 1000,
     author: input.author,
     message,
     parents: input.parents,

