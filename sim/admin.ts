@@ -10,7 +10,7 @@ import type { Simulator } from "./simulator.js";
  * Bodies are JSON; answers are JSON; errors use the same envelope as the API.
  */
 export function handleAdmin(sim: Simulator, req: SimRequest): SimResponse {
-  const parts = req.url.pathname.split("/").filter(Boolean).slice(1).map(decodeURIComponent);
+  const parts = req.url.pathname.split("/").filter(Boolean).slice(1).map(decodeSegment);
   const body = parseBody(req);
   const m = req.method;
   const mutations = new Mutations(sim);
@@ -23,9 +23,12 @@ export function handleAdmin(sim: Simulator, req: SimRequest): SimResponse {
   if (head === "clock" && m === "GET")
     return jsonResponse(200, { now: new Date(sim.clock.now()).toISOString() });
   if (head === "clock" && m === "POST") {
-    const seconds = Number(body.advanceSeconds);
-    if (!Number.isFinite(seconds) || seconds < 0)
+    const seconds = body.advanceSeconds;
+    if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0)
       throw errors.badRequest("advanceSeconds must be a number >= 0");
+    // Timestamps are rendered as four-digit years; a clock beyond that would break every response.
+    if (sim.clock.now() + seconds * 1000 > LAST_INSTANT)
+      throw errors.badRequest("advanceSeconds would move the clock past the year 9999");
     sim.clock.advance(seconds * 1000);
     return jsonResponse(200, { now: new Date(sim.clock.now()).toISOString() });
   }
@@ -40,19 +43,21 @@ export function handleAdmin(sim: Simulator, req: SimRequest): SimResponse {
   }
   if (head === "config" && m === "GET") return jsonResponse(200, config(sim));
   if (head === "config" && m === "PUT") {
-    if (body.rateLimitPerHour !== undefined) {
-      const limit = Number(body.rateLimitPerHour);
-      if (!Number.isInteger(limit) || limit < 1)
-        throw errors.badRequest("rateLimitPerHour must be a whole number >= 1");
-      sim.limiter.limitPerHour = limit;
+    // Check everything before changing anything, so a 400 leaves the configuration as it was.
+    const { rateLimitPerHour: limit, accessTokenTtlSeconds: ttl, legacyIssues } = body;
+    for (const key of Object.keys(body)) {
+      if (!CONFIG_KEYS.includes(key))
+        throw errors.badRequest(`Unknown setting '${key}'`, `Settings: ${CONFIG_KEYS.join(", ")}.`);
     }
-    if (body.accessTokenTtlSeconds !== undefined) {
-      const ttl = Number(body.accessTokenTtlSeconds);
-      if (!Number.isInteger(ttl) || ttl < 1)
-        throw errors.badRequest("accessTokenTtlSeconds must be a whole number >= 1");
-      sim.auth.setAccessTokenTtl(ttl);
-    }
-    if (body.legacyIssues !== undefined) sim.legacyIssues = body.legacyIssues === true;
+    if (limit !== undefined && !(Number.isSafeInteger(limit) && (limit as number) >= 1))
+      throw errors.badRequest("rateLimitPerHour must be a whole number >= 1");
+    if (ttl !== undefined && !(Number.isSafeInteger(ttl) && (ttl as number) >= 1))
+      throw errors.badRequest("accessTokenTtlSeconds must be a whole number >= 1");
+    if (legacyIssues !== undefined && typeof legacyIssues !== "boolean")
+      throw errors.badRequest("legacyIssues must be true or false");
+    if (limit !== undefined) sim.limiter.limitPerHour = limit as number;
+    if (ttl !== undefined) sim.auth.setAccessTokenTtl(ttl as number);
+    if (legacyIssues !== undefined) sim.legacyIssues = legacyIssues;
     return jsonResponse(200, config(sim));
   }
 
@@ -88,13 +93,26 @@ export function handleAdmin(sim: Simulator, req: SimRequest): SimResponse {
   );
 }
 
+const CONFIG_KEYS = ["rateLimitPerHour", "accessTokenTtlSeconds", "legacyIssues"];
+const LAST_INSTANT = Date.UTC(9999, 11, 31, 23, 59, 59);
+
 function config(sim: Simulator) {
   return {
     seed: sim.seed,
     counts: sim.counts,
     legacyIssues: sim.legacyIssues,
     rateLimitPerHour: sim.limiter.limitPerHour,
+    accessTokenTtlSeconds: sim.auth.accessTokenTtl,
   };
+}
+
+/** A path segment, percent-decoded; a malformed escape (`%zz`) is the caller's error, not a 500. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw errors.badRequest("Malformed percent-encoding in the path");
+  }
 }
 
 function done(_: unknown): SimResponse {

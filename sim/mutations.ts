@@ -1,12 +1,20 @@
 import { bitbucketTimestamp } from "./clock.js";
-import { pullRequestCommentObject, pullRequestObject, updateActivity } from "./data/builders.js";
+import {
+  commentActivity,
+  pullRequestCommentObject,
+  pullRequestObject,
+  updateActivity,
+} from "./data/builders.js";
 import { Entity, type Json } from "./data/entity.js";
 import { emptyRepository, repositoryObject } from "./data/generate.js";
-import { addCommit, MAIN_BRANCH, setBranch } from "./data/git.js";
+import { addCommit, MAIN_BRANCH, setBranch, walkCommits } from "./data/git.js";
 import type { PullRequestState, RepositoryState, UserRecord, WorkspaceState } from "./data/model.js";
 import { errors } from "./http/errors.js";
 import { Random } from "./random.js";
 import type { Simulator } from "./simulator.js";
+
+/** Non-empty, without whitespace or the characters git refuses in ref names. */
+const BRANCH_NAME = /^[^\s~^:?*[\\]+$/;
 
 /**
  * Changes over time for `/_sim`: what users and CI do to a real workspace between two syncs.
@@ -43,6 +51,8 @@ export class Mutations {
 
   /** Pushes `count` commits to a branch (created from main when new); moves repository `updated_on`. */
   push(repo: RepositoryState, body: Json): Json {
+    if (body.branch !== undefined && (typeof body.branch !== "string" || !BRANCH_NAME.test(body.branch)))
+      throw errors.badRequest("branch must be a valid branch name");
     const branchName = typeof body.branch === "string" ? body.branch : MAIN_BRANCH;
     const count = body.count === undefined ? 1 : Number(body.count);
     if (!Number.isInteger(count) || count < 1 || count > 10_000)
@@ -63,6 +73,19 @@ export class Mutations {
     }
     setBranch(repo, this.sim.renderer, branchName, head as string);
     this.touch(repo);
+    // Open pull requests from this branch now show the new commits, as on the service.
+    const now = this.sim.clock.now();
+    for (const pr of repo.pullRequests) {
+      const value = pr.entity.value as PullRequestShape;
+      if (value.state !== "OPEN" || pr.sourceBranchDeleted || value.source.branch.name !== branchName) continue;
+      pr.commits.length = 0;
+      for (const hash of pullRequestCommits(repo, branchName, value.destination.branch.name)) pr.commits.push(hash);
+      pr.entity.replace({
+        ...value,
+        source: { ...value.source, commit: this.sim.renderer.commitRef(repo, (head as string).slice(0, 12)) },
+        updated_on: bitbucketTimestamp(now),
+      });
+    }
     return { branch: branchName, commits: hashes };
   }
 
@@ -84,6 +107,7 @@ export class Mutations {
       typeof body.destination === "string" ? body.destination : MAIN_BRANCH,
     );
     if (!destination) throw errors.badRequest("destination must name an existing branch");
+    if (destination === branch) throw errors.badRequest("source and destination must differ");
     const now = this.sim.clock.now();
     const id = repo.pullRequests.reduce((max, p) => Math.max(max, p.id), 0) + 1;
     const title = typeof body.title === "string" ? body.title : `Pull request ${id}`;
@@ -108,7 +132,7 @@ export class Mutations {
     const pr: PullRequestState = {
       id,
       entity: Entity.of(value),
-      commits: [branch.head],
+      commits: pullRequestCommits(repo, branch.name, destination.name),
       comments: [],
       activity: [{ at: now, entity: updateActivity(this.sim.renderer, repo, value, now, "OPEN") }],
       sourceBranchDeleted: false,
@@ -162,6 +186,7 @@ export class Mutations {
       });
       entity = Entity.of(value);
       pr.comments.push(entity);
+      pr.activity.unshift({ at: now, entity: commentActivity(this.sim.renderer, repo, pr, entity) });
     } else {
       const found = pr.comments.find((c) => c.value.id === commentId);
       if (!found) throw errors.notFound(`Comment ${commentId} not found`);
@@ -214,4 +239,17 @@ export class Mutations {
     repo.version++;
     repo.entity.invalidate();
   }
+}
+
+/** The parts of a pull request object the mutations read. */
+interface PullRequestShape extends Json {
+  state: string;
+  source: Json & { branch: { name: string } };
+  destination: Json & { branch: { name: string } };
+}
+
+/** Commits on `source` and not on `destination`, newest first: what `/pullrequests/{id}/commits` lists. */
+function pullRequestCommits(repo: RepositoryState, source: string, destination: string): string[] {
+  const walked = walkCommits(repo, [source], [destination]);
+  return "unknown" in walked ? [] : walked.map((c) => c.hash);
 }

@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { handleAdmin } from "./admin.js";
 import { errors } from "./http/errors.js";
-import { jsonResponse, type SimResponse } from "./http/types.js";
-import { errorResponse, Simulator, type SimulatorOptions } from "./simulator.js";
+import { jsonResponse, type SimResponse, type WireResponse } from "./http/types.js";
+import { errorResponse, type Outcome, Simulator, type SimulatorOptions } from "./simulator.js";
 
 export interface StartOptions extends SimulatorOptions {
   port?: number;
@@ -33,6 +33,7 @@ export async function startSimulator(options: StartOptions = {}): Promise<Runnin
     serve(sim, req, res);
   });
   server.keepAliveTimeout = 30_000;
+  server.on("clientError", answerClientError);
   await listen(server, options.port ?? 0, host);
   const { port } = server.address() as AddressInfo;
   const origin = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
@@ -76,10 +77,14 @@ function serve(sim: Simulator, req: IncomingMessage, res: ServerResponse): void 
   const chunks: Buffer[] = [];
   let size = 0;
   req.on("data", (chunk: Buffer) => {
+    if (res.headersSent) return;
     size += chunk.length;
     if (size > MAX_BODY) {
+      // Answer, then stop reading: the rest of the body is dropped with the connection.
+      res.setHeader("Connection", "close");
       write(res, jsonResponse(413, errors.badRequest("Request body too large").envelope()));
-      req.destroy();
+      req.pause();
+      res.on("finish", () => req.destroy());
       return;
     }
     chunks.push(chunk);
@@ -89,7 +94,11 @@ function serve(sim: Simulator, req: IncomingMessage, res: ServerResponse): void 
     if (res.writableEnded) return;
     let url: URL;
     try {
-      url = new URL(req.url ?? "/", "http://simulator.invalid");
+      // A path is appended to a fixed origin, not resolved against it: `//host/path` must stay a path.
+      // Absolute-form targets (`GET http://host/path`, what proxies send) keep only their path.
+      const target = req.url ?? "/";
+      url = target.startsWith("/") ? new URL(`http://simulator.invalid${target}`) : new URL(target);
+      if (url.protocol !== "http:" && url.protocol !== "https:") throw new TypeError("not an HTTP target");
     } catch {
       write(res, jsonResponse(400, errors.badRequest("Malformed request URL").envelope()));
       return;
@@ -111,10 +120,18 @@ function serve(sim: Simulator, req: IncomingMessage, res: ServerResponse): void 
       write(res, response);
       return;
     }
-    const outcome = sim.handle(request);
+    let outcome: Outcome;
+    try {
+      outcome = sim.handle(request);
+    } catch (error) {
+      // `handle` catches route errors itself; this keeps a bug elsewhere (OAuth, stats) from
+      // escaping the event handler and taking the whole process down.
+      outcome = { response: errorResponse(error), latencyMs: 0, cut: false };
+    }
     const send = () => {
       if (outcome.cut) {
-        const bytes = Buffer.from(outcome.response.body);
+        const body = outcome.response.body;
+        const bytes = typeof body === "string" ? Buffer.from(body) : body;
         res.writeHead(outcome.response.status, {
           ...outcome.response.headers,
           "Content-Length": bytes.length,
@@ -129,8 +146,31 @@ function serve(sim: Simulator, req: IncomingMessage, res: ServerResponse): void 
   });
 }
 
-function write(res: ServerResponse, response: SimResponse): void {
-  const bytes = Buffer.from(response.body);
+function write(res: ServerResponse, response: WireResponse): void {
+  const bytes = typeof response.body === "string" ? Buffer.from(response.body) : response.body;
   res.writeHead(response.status, { ...response.headers, "Content-Length": bytes.length });
   res.end(bytes);
+}
+
+/**
+ * Requests Node's HTTP parser rejects (unknown methods, oversized headers, bad bytes) never reach
+ * `serve`; answer them with the API's error envelope too instead of an empty 400.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === "ECONNRESET" || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = error.code === "HPE_HEADER_OVERFLOW";
+  const status = tooLarge ? 431 : 400;
+  const body = JSON.stringify(
+    errors.badRequest(tooLarge ? "Request header fields too large" : "Malformed HTTP request").envelope(),
+  );
+  socket.end(
+    `HTTP/1.1 ${status} ${tooLarge ? "Request Header Fields Too Large" : "Bad Request"}\r\n` +
+      "Content-Type: application/json; charset=utf-8\r\n" +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      "Connection: close\r\n\r\n" +
+      body,
+  );
 }

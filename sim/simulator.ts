@@ -11,7 +11,7 @@ import { renderList, renderObject } from "./http/list.js";
 import { RateLimiter } from "./http/rate-limit.js";
 import { compileRoutes, matchRoute, type Route, type RouteContext } from "./http/route-table.js";
 import { RequestStats } from "./http/stats.js";
-import { jsonResponse, type SimRequest, type SimResponse } from "./http/types.js";
+import { jsonResponse, type SimRequest, type SimResponse, type WireResponse } from "./http/types.js";
 import { pipelineRoutes } from "./routes/pipelines.js";
 import { repositoryRoutes } from "./routes/repositories.js";
 import { visibleWorkspaces, workspaceRoutes } from "./routes/workspaces.js";
@@ -33,7 +33,7 @@ const SINGLE_VALUED = ["page", "pagelen", "q", "sort", "fields"];
 
 /** A handled request: a response, plus what faults asked the transport to do with it. */
 export interface Outcome {
-  response: SimResponse;
+  response: WireResponse;
   latencyMs: number;
   cut: boolean;
 }
@@ -69,21 +69,22 @@ export class Simulator {
     this.reset();
   }
 
-  /** Back to the seeded state: data, credentials, clock, budgets, faults and counters. */
+  /**
+   * Back to the seeded state: data, credentials, clock, budgets, faults and counters. Settings
+   * (`/_sim/config`: rate limit, token lifetime, legacy issues) stay as they are.
+   */
   reset(): void {
     this.clock.reset();
     this.data = generate(this.seed, this.counts, this.renderer);
+    // Settings survive a reset like the rate limit does; only state goes back to the seed.
+    const ttl = this.auth?.accessTokenTtl ?? this.accessTokenTtlSeconds;
     this.auth = new CredentialRegistry({
       seed: this.seed,
       clock: this.clock,
-      accessTokenTtlSeconds: this.accessTokenTtlSeconds,
+      accessTokenTtlSeconds: ttl,
       users: this.data.users,
-      workspaces: this.data.workspaces.map((ws) => ({
-        slug: ws.slug,
-        uuid: ws.uuid,
-        projects: ws.projects.map((p) => ({ key: p.key })),
-        repositories: ws.repositories.map((r) => ({ slug: r.slug, projectKey: r.projectKey })),
-      })),
+      // The live state, not a copy: access-token bindings must see repositories `/_sim` adds later.
+      workspaces: this.data.workspaces,
       baseUrl: this.origin,
     });
     this.limiter.reset();
@@ -102,7 +103,7 @@ export class Simulator {
     let endpoint = `${req.method} ${path}`;
     let principal: Principal | undefined;
     let fault: FaultDecision = { kind: "none", latencyMs: 0 };
-    let response: SimResponse;
+    let response: WireResponse;
     try {
       if (!path.startsWith("/2.0/")) throw errors.noApi();
       const apiPath = path.slice(4);
@@ -152,18 +153,25 @@ export class Simulator {
     const base = { req, params, data: this.data, principal, legacyIssues: this.legacyIssues };
     if (params.workspace !== undefined) {
       const id = params.workspace;
-      this.auth.checkBinding(principal, id, params.repo_slug);
-      workspace = visibleWorkspaces(base).find((ws) => ws.slug === id || ws.uuid === id);
-      if (!workspace) {
-        throw params.repo_slug === undefined
-          ? errors.notFound(`No workspace with identifier '${id}'.`)
-          : errors.notFound(`Repository ${id}/${params.repo_slug} not found`);
-      }
-    }
-    if (workspace && params.repo_slug !== undefined) {
       const slug = params.repo_slug;
-      repository = workspace.repositories.find((r) => r.slug === slug || r.uuid === slug);
-      if (!repository) throw errors.notFound(`Repository ${workspace.slug}/${slug} not found`);
+      const notFound = () =>
+        slug === undefined
+          ? errors.notFound(`No workspace with identifier '${id}'.`)
+          : errors.notFound(`Repository ${id}/${slug} not found`);
+      // Access tokens are bound by slug; resolve UUIDs first so a token also reaches its own resources
+      // by UUID. A refusal names what was asked for, never the slug behind a UUID.
+      const named = this.data.workspaces.find((ws) => ws.slug === id || ws.uuid === id);
+      const namedRepo =
+        slug === undefined ? undefined : named?.repositories.find((r) => r.slug === slug || r.uuid === slug);
+      if (!this.auth.canAccess(principal, named?.slug ?? id, slug === undefined ? undefined : (namedRepo?.slug ?? slug))) {
+        throw notFound();
+      }
+      workspace = visibleWorkspaces(base).find((ws) => ws === named);
+      if (!workspace) throw notFound();
+      if (slug !== undefined) {
+        repository = namedRepo;
+        if (!repository) throw errors.notFound(`Repository ${workspace.slug}/${slug} not found`);
+      }
     }
     return { ...base, workspace, repository };
   }

@@ -34,8 +34,15 @@ function isKeyword(token: Token, keyword: string): boolean {
   );
 }
 
+/**
+ * Parentheses nest by recursion; without a bound, a query of a few thousand '(' overflows the stack
+ * (a 500 instead of a 400).
+ */
+export const MAX_NESTING = 100;
+
 class Parser {
   private index = 0;
+  private depth = 0;
 
   constructor(private readonly tokens: readonly Token[]) {}
 
@@ -83,7 +90,14 @@ class Parser {
   private parsePrimary(): BbqlNode {
     const token = this.next();
     if (token.kind === "(") {
+      if (++this.depth > MAX_NESTING) {
+        throw new BbqlError(
+          `Too many nested parentheses at position ${token.position} (at most ${MAX_NESTING})`,
+          token.position,
+        );
+      }
       const inner = this.parseOr();
+      this.depth--;
       const close = this.next();
       if (close.kind !== ")") throw expecting("AND, OR or ')'", close.position, close.text);
       return inner;

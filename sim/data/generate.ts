@@ -111,8 +111,10 @@ function makeWorkspace(
       user,
       administrator,
       entity: Entity.of({
-        // `permission` belongs to `/workspaces/{workspace}/permissions`; members do not carry it.
         type: "workspace_membership",
+        // Served by `/workspaces/{workspace}/permissions`, not by the members endpoints, which keep it
+        // hidden and use it only for the workspace's `owners` link (`members?q=permission="owner"`).
+        permission: administrator ? "owner" : "member",
         user: r.user(user),
         workspace: r.workspaceSummary(ws),
         added_on: bitbucketTimestamp(addedOn),

@@ -25,7 +25,11 @@ export function addCommit(
     author: input.author,
     message,
     parents: input.parents,
-    entity: new Entity(() => renderer.commit(repo, record), false),
+    entity: new Entity(
+      () => renderer.commit(repo, record),
+      false,
+      () => renderer.commitJson(repo, record),
+    ),
   };
   repo.commits.push(record);
   repo.commitsByHash.set(hash, record);

@@ -195,6 +195,52 @@ export class Renderer {
     };
   }
 
+  /**
+   * `commit()` serialised directly, byte for byte what `JSON.stringify(commit())` gives (a test holds
+   * the two together). Commits are the bulk of every large sync; shared fragments (account, repository)
+   * are serialised once, which makes a cold page about three times cheaper.
+   */
+  commitJson(repo: RepositoryState, commit: CommitRecord): string {
+    const full = `${repo.workspace.slug}/${repo.slug}`;
+    const api = `${this.origin}/2.0/repositories/${full}`;
+    const html = `${this.htmlOrigin}/${full}/commits/`;
+    const h = commit.hash;
+    const summary = this.renderedJson(commit.message);
+    const parents = commit.parents
+      .map(
+        (p) =>
+          `{"type":"commit","hash":"${p}","links":{"self":{"href":"${api}/commit/${p}"},"html":{"href":"${html}${p}"}}}`,
+      )
+      .join(",");
+    return (
+      `{"type":"commit","hash":"${h}","date":"${gitTimestamp(commit.date)}",` +
+      `"author":{"type":"author","raw":${JSON.stringify(`${commit.author.displayName} <${commit.author.email}>`)},` +
+      `"user":${this.fragment(this.account(commit.author))}},` +
+      `"message":${JSON.stringify(`${commit.message}\n`)},"summary":${summary},` +
+      `"links":{"self":{"href":"${api}/commit/${h}"},"html":{"href":"${html}${h}"},` +
+      `"diff":{"href":"${api}/diff/${h}"},"approve":{"href":"${api}/commit/${h}/approve"},` +
+      `"comments":{"href":"${api}/commit/${h}/comments"},"statuses":{"href":"${api}/commit/${h}/statuses"},` +
+      `"patch":{"href":"${api}/patch/${h}"}},"parents":[${parents}],` +
+      `"repository":${this.fragment(this.repositorySummary(repo))},"rendered":{"message":${summary}}}`
+    );
+  }
+
+  private readonly fragments = new WeakMap<Json, string>();
+
+  /** JSON of a shared (cached, never mutated) sub-object. */
+  private fragment(value: Json): string {
+    let text = this.fragments.get(value);
+    if (text === undefined) {
+      text = JSON.stringify(value);
+      this.fragments.set(value, text);
+    }
+    return text;
+  }
+
+  private renderedJson(raw: string): string {
+    return JSON.stringify(rendered(raw));
+  }
+
   commit(repo: RepositoryState, commit: CommitRecord): Json {
     const full = `${repo.workspace.slug}/${repo.slug}`;
     const base = `/repositories/${full}`;

@@ -3,18 +3,21 @@ import type { Entity } from "../data/entity.js";
 import { applyFields, FieldsError, parseFields } from "../fields.js";
 import { errors } from "./errors.js";
 import type { ListSpec } from "./route-table.js";
-import { jsonResponse, type SimResponse } from "./types.js";
+import { jsonResponse, type WireResponse } from "./types.js";
 
 /**
  * The generic list runner: BBQL filter and sort, page- or cursor-based paging with an absolute
  * `next`, `fields=`; every list endpoint goes through here.
  */
+const VALUES_OPEN = Buffer.from('{"values":[');
+const COMMA = Buffer.from(",");
+
 export function renderList(
   url: URL,
   spec: ListSpec,
   all: readonly Entity[],
   keyOf: ((entity: Entity) => string) | undefined,
-): SimResponse {
+): WireResponse {
   const pagelen = parsePagelen(url.searchParams.get("pagelen"), spec);
   let items = all;
   const q = url.searchParams.get("q");
@@ -62,14 +65,14 @@ export function renderList(
 
   const fields = url.searchParams.get("fields");
   if (fields === null || fields === "") {
-    // Hot path: splice cached item JSON into the envelope without re-serialising anything.
-    const head = JSON.stringify(envelope);
-    const values = pageItems.map((e) => e.json(hidden)).join(",");
-    return {
-      status: 200,
-      headers: { "Content-Type": "application/json; charset=utf-8" },
-      body: `{"values":[${values}],${head.slice(1)}`,
-    };
+    // Hot path: splice cached item bytes into the envelope without re-serialising anything.
+    const parts: Buffer[] = [VALUES_OPEN];
+    pageItems.forEach((e, i) => {
+      if (i > 0) parts.push(COMMA);
+      parts.push(e.bytes(hidden));
+    });
+    parts.push(Buffer.from(`],${JSON.stringify(envelope).slice(1)}`));
+    return { status: 200, headers: { "Content-Type": "application/json; charset=utf-8" }, body: Buffer.concat(parts) };
   }
   let parsed: ReturnType<typeof parseFields>;
   try {
@@ -90,7 +93,7 @@ export function renderList(
 }
 
 /** A single object, with the same `fields=` handling. */
-export function renderObject(url: URL, entity: Entity, hidden: readonly string[] = []): SimResponse {
+export function renderObject(url: URL, entity: Entity, hidden: readonly string[] = []): WireResponse {
   const fields = url.searchParams.get("fields");
   if (fields === null || fields === "") {
     return {

@@ -14,6 +14,13 @@ export interface SimResponse {
   body: string;
 }
 
+/** What goes on the wire: list pages are assembled as bytes from cached item buffers. */
+export interface WireResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string | Buffer;
+}
+
 export function jsonResponse(
   status: number,
   value: unknown,

@@ -157,11 +157,14 @@ export const repositoryRoutes: Route[] = [
     scopes: scopes.pullrequest,
     list: { pagination: "cursor", defaultPagelen: 10, maxPagelen: 50, bbql: false },
     resolve: (ctx) => {
-      const log = repo(ctx).pullRequests.flatMap((p) => p.activity);
+      // Cursor keys must survive new activity at the front: name each entry by its pull request and
+      // its position counted from that pull request's oldest entry, not by its place in this list.
+      const log = repo(ctx).pullRequests.flatMap((p) =>
+        p.activity.map((a, i) => ({ ...a, key: `${p.id}:${p.activity.length - i}` })),
+      );
       log.sort((a, b) => b.at - a.at);
-      const entities = log.map((a) => a.entity);
-      const keys = new Map(entities.map((e, i) => [e, String(i)]));
-      return { kind: "list", items: entities, keyOf: (e) => keys.get(e) ?? "" };
+      const keys = new Map(log.map((a) => [a.entity, a.key]));
+      return { kind: "list", items: log.map((a) => a.entity), keyOf: (e) => keys.get(e) ?? "" };
     },
   },
   {
@@ -362,12 +365,18 @@ function commitList(ctx: RouteContext, fromPath: string[]) {
   return commitItems(walked);
 }
 
-/** Commit entities do not keep their objects in memory, so cursor keys come from the records. */
+/**
+ * Commit entities do not keep their objects in memory, so cursor keys come from the records. A walk is
+ * cached until the next push and paged through many times, so its item list is built once per walk.
+ */
+const itemsOfWalk = new WeakMap<readonly CommitRecord[], { items: Entity[]; keyOf: (e: Entity) => string }>();
+
 function commitItems(records: readonly CommitRecord[]) {
-  const hashes = new Map(records.map((c) => [c.entity, c.hash]));
-  return {
-    kind: "list" as const,
-    items: records.map((c) => c.entity),
-    keyOf: (e: Entity) => hashes.get(e) ?? "",
-  };
+  let built = itemsOfWalk.get(records);
+  if (!built) {
+    const hashes = new Map(records.map((c) => [c.entity, c.hash]));
+    built = { items: records.map((c) => c.entity), keyOf: (e: Entity) => hashes.get(e) ?? "" };
+    itemsOfWalk.set(records, built);
+  }
+  return { kind: "list" as const, ...built };
 }

@@ -82,12 +82,23 @@ export const workspaceRoutes: Route[] = [
   {
     template: "/workspaces/{workspace}/members",
     scopes: scopes.workspaceAccount,
-    list: { pagination: "page", defaultPagelen: 50, maxPagelen: 100, bbql: ["user"], hidden: ["user.email"] },
+    // `permission` is kept on the data only so that the workspace's own `owners` link
+    // (`?q=permission="owner"`) works; members are not served with it.
+    list: {
+      pagination: "page",
+      defaultPagelen: 50,
+      maxPagelen: 100,
+      bbql: ["user", "permission"],
+      hidden: ["user.email", "permission"],
+    },
     resolve: (ctx) => {
       const q = ctx.req.url.searchParams.get("q");
-      // The service filters members only by `user.email IN (...)`, and only for administrators.
-      if (q !== null && !/^\s*user\.email\s+IN\s*\(/i.test(q)) {
-        throw errors.badRequest("Invalid query", "Members can only be filtered with user.email IN (...).");
+      // The service filters members by `user.email IN (...)` (administrators only) or by permission.
+      if (q !== null && !/^\s*(user\.email\s+IN\s*\(|permission\s*=)/i.test(q)) {
+        throw errors.badRequest(
+          "Invalid query",
+          'Members can only be filtered with user.email IN (...) or permission="owner".',
+        );
       }
       return { kind: "list", items: workspaceOf(ctx).members.map((m) => m.entity) };
     },
@@ -99,7 +110,7 @@ export const workspaceRoutes: Route[] = [
       const id = ctx.params.member;
       const member = workspaceOf(ctx).members.find((m) => m.user.uuid === id || m.user.accountId === id);
       if (!member) throw errors.notFound(`${id} is not a member of this workspace`);
-      return { kind: "object", entity: member.entity, hidden: ["user.email"] };
+      return { kind: "object", entity: member.entity, hidden: ["user.email", "permission"] };
     },
   },
 ];
