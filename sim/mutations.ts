@@ -77,9 +77,11 @@ export class Mutations {
     const now = this.sim.clock.now();
     for (const pr of repo.pullRequests) {
       const value = pr.entity.value as PullRequestShape;
-      if (value.state !== "OPEN" || pr.sourceBranchDeleted || value.source.branch.name !== branchName) continue;
+      if (value.state !== "OPEN" || pr.sourceBranchDeleted || value.source.branch.name !== branchName)
+        continue;
       pr.commits.length = 0;
-      for (const hash of pullRequestCommits(repo, branchName, value.destination.branch.name)) pr.commits.push(hash);
+      for (const hash of pullRequestCommits(repo, branchName, value.destination.branch.name))
+        pr.commits.push(hash);
       pr.entity.replace({
         ...value,
         source: { ...value.source, commit: this.sim.renderer.commitRef(repo, (head as string).slice(0, 12)) },

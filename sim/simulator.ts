@@ -163,7 +163,13 @@ export class Simulator {
       const named = this.data.workspaces.find((ws) => ws.slug === id || ws.uuid === id);
       const namedRepo =
         slug === undefined ? undefined : named?.repositories.find((r) => r.slug === slug || r.uuid === slug);
-      if (!this.auth.canAccess(principal, named?.slug ?? id, slug === undefined ? undefined : (namedRepo?.slug ?? slug))) {
+      if (
+        !this.auth.canAccess(
+          principal,
+          named?.slug ?? id,
+          slug === undefined ? undefined : (namedRepo?.slug ?? slug),
+        )
+      ) {
         throw notFound();
       }
       workspace = visibleWorkspaces(base).find((ws) => ws === named);

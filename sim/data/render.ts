@@ -54,6 +54,7 @@ export class Renderer {
       ...this.account(user),
       created_on: bitbucketTimestamp(user.createdOn),
       account_status: "active",
+      has_2fa_enabled: false,
       is_staff: false,
       email: user.email,
     };

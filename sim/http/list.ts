@@ -72,7 +72,11 @@ export function renderList(
       parts.push(e.bytes(hidden));
     });
     parts.push(Buffer.from(`],${JSON.stringify(envelope).slice(1)}`));
-    return { status: 200, headers: { "Content-Type": "application/json; charset=utf-8" }, body: Buffer.concat(parts) };
+    return {
+      status: 200,
+      headers: { "Content-Type": "application/json; charset=utf-8" },
+      body: Buffer.concat(parts),
+    };
   }
   let parsed: ReturnType<typeof parseFields>;
   try {

@@ -167,7 +167,13 @@ describe("page-based lists", () => {
 describe("cursor-based lists", () => {
   it("walks 1,000 commits with pagelen 100: each once, newest first, no size/previous", async () => {
     const { values, pages } = await walk(sim, `${base}/commits?pagelen=100`);
-    const expected = newestFirst(repo, reachable(repo, [...repo.branches.values()].map((b) => b.head)));
+    const expected = newestFirst(
+      repo,
+      reachable(
+        repo,
+        [...repo.branches.values()].map((b) => b.head),
+      ),
+    );
     expect(values.length).toBe(expected.length);
     expect(ids(values, "hash")).toEqual(expected);
     expect(pages.length).toBe(Math.ceil(expected.length / 100));
@@ -178,7 +184,13 @@ describe("cursor-based lists", () => {
   });
 
   it("keeps an ongoing commit walk stable while new commits are pushed", async () => {
-    const before = newestFirst(repo, reachable(repo, [...repo.branches.values()].map((b) => b.head)));
+    const before = newestFirst(
+      repo,
+      reachable(
+        repo,
+        [...repo.branches.values()].map((b) => b.head),
+      ),
+    );
     const first = await getJson(sim, `${base}/commits?pagelen=100`);
     const seen = ids(first.values as Json[], "hash");
     let next = first.next as string | undefined;
@@ -301,7 +313,13 @@ describe("next links and parameters", () => {
 
   it("refuses cursor tokens it did not issue", async () => {
     const forged = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
-    for (const page of ["garbage!", forged({ a: 1 }), forged(["", -5]), forged(["", 1.5]), forged(["", 1e300])]) {
+    for (const page of [
+      "garbage!",
+      forged({ a: 1 }),
+      forged(["", -5]),
+      forged(["", 1.5]),
+      forged(["", 1e300]),
+    ]) {
       const reply = await call(sim, `${base}/commits?page=${enc(page)}`);
       expect(reply.status, page).toBe(400);
       expect(errorMessage(reply)).toBe("Invalid page");

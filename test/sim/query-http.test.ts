@@ -1,5 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, enc, errorMessage, getJson, type Json, repoPath, type Sim, startSim, walk } from "./sim-http.js";
+import {
+  call,
+  enc,
+  errorMessage,
+  getJson,
+  type Json,
+  repoPath,
+  type Sim,
+  startSim,
+  walk,
+} from "./sim-http.js";
 
 // BBQL `q=`/`sort=` and `fields=` over HTTP. Every filtered result is checked against a filter written
 // here, in the test, over the unfiltered list.
@@ -67,10 +77,13 @@ describe("BBQL on pull requests", () => {
         '(state = "OPEN" OR state = "DECLINED") AND id > 10',
         (p) => (p.state === "OPEN" || p.state === "DECLINED") && (p.id as number) > 10,
       ],
-      ['state = "MERGED" AND (id < 5 OR id >= 50)', (p) => p.state === "MERGED" && ((p.id as number) < 5 || (p.id as number) >= 50)],
+      [
+        'state = "MERGED" AND (id < 5 OR id >= 50)',
+        (p) => p.state === "MERGED" && ((p.id as number) < 5 || (p.id as number) >= 50),
+      ],
       ["closed_by = null", (p) => p.closed_by === null],
       ["closed_by != null", (p) => p.closed_by !== null],
-      ["merge_commit = null AND state != \"OPEN\"", (p) => p.merge_commit === null && p.state !== "OPEN"],
+      ['merge_commit = null AND state != "OPEN"', (p) => p.merge_commit === null && p.state !== "OPEN"],
       ['destination.branch.name = "main"', (p) => ((p.destination as Json).branch as Json).name === "main"],
       ['author.uuid = "{no-such-user}"', () => false],
     ];
@@ -136,7 +149,14 @@ describe("BBQL on repositories", () => {
 
 describe("BBQL errors", () => {
   it("answers malformed queries with 400, the error envelope and a position", async () => {
-    for (const q of ['state = "MERGED" AND', "state ==", '(state = "OPEN"', 'state = "unterminated', "= 1", "id > "]) {
+    for (const q of [
+      'state = "MERGED" AND',
+      "state ==",
+      '(state = "OPEN"',
+      'state = "unterminated',
+      "= 1",
+      "id > ",
+    ]) {
       const reply = await call(sim, `${base}/pullrequests?q=${enc(q)}`);
       expect(reply.status, q).toBe(400);
       expect(errorMessage(reply), q).toMatch(/position \d+/);
@@ -180,7 +200,10 @@ describe("fields= over HTTP", () => {
       expect(pr).not.toHaveProperty("participants");
       expect(pr).not.toHaveProperty("reviewers");
     }
-    const body = await getJson(sim, `${base}/pullrequests?${ALL_STATES}&pagelen=10&fields=${enc("+values.participants")}`);
+    const body = await getJson(
+      sim,
+      `${base}/pullrequests?${ALL_STATES}&pagelen=10&fields=${enc("+values.participants")}`,
+    );
     const values = body.values as Json[];
     expect(values.every((v) => Array.isArray(v.participants))).toBe(true);
     expect(values.some((v) => (v.participants as unknown[]).length > 0)).toBe(true);
