@@ -98,6 +98,7 @@ export class Mutations {
         pr.sourceBranchDeleted = true;
       }
     }
+    repo.refsChangedOn = this.sim.clock.now();
     this.touch(repo);
   }
 
@@ -154,6 +155,9 @@ export class Mutations {
       if (!["OPEN", "MERGED", "DECLINED", "SUPERSEDED"].includes(String(body.state))) {
         throw errors.badRequest("state must be OPEN, MERGED, DECLINED or SUPERSEDED");
       }
+      if (body.state === "MERGED" && pr.entity.value.state !== "MERGED") {
+        next.merge_commit = this.merge(repo, pr.entity.value as PullRequestShape, body.author);
+      }
       next.state = body.state;
       if (body.state !== "OPEN") next.closed_by = this.sim.renderer.account(this.user(repo, body.author));
     }
@@ -163,6 +167,22 @@ export class Mutations {
       entity: updateActivity(this.sim.renderer, repo, next, now, next.state as string),
     });
     return next;
+  }
+
+  /** Merging pushes a merge commit to the destination branch, which moves the repository too. */
+  private merge(repo: RepositoryState, pr: PullRequestShape, author: unknown): { hash: string } | null {
+    const source = repo.branches.get(pr.source.branch.name);
+    const destination = repo.branches.get(pr.destination.branch.name);
+    if (!source || !destination) return null;
+    const commit = addCommit(repo, this.sim.renderer, this.rnd, {
+      date: this.sim.clock.now(),
+      author: this.user(repo, author),
+      parents: [destination.head, source.head],
+      message: `Merged in ${source.name} (pull request #${pr.id})`,
+    });
+    setBranch(repo, this.sim.renderer, destination.name, commit.hash);
+    this.touch(repo);
+    return { hash: commit.hash.slice(0, 12) };
   }
 
   deletePullRequest(repo: RepositoryState, id: number): void {
@@ -179,7 +199,7 @@ export class Mutations {
     let entity: Entity;
     if (commentId === undefined) {
       const value = pullRequestCommentObject(this.sim.renderer, repo, ref, {
-        id: 9_000_000 + repo.nextCommentId++,
+        id: repo.nextCommentId++,
         user: this.user(repo, body.author),
         createdOn: now,
         updatedOn: now,
@@ -217,6 +237,9 @@ export class Mutations {
       throw errors.badRequest(`Repository ${ws.slug}/${slug} exists`);
     const projectKey = ws.projects[0]?.key ?? "";
     const repo = emptyRepository(ws, slug, this.rnd.uuid(), projectKey);
+    // Past every seeded range (see generate.ts), so comment ids stay unique.
+    const highest = this.sim.data.workspaces.flatMap((w) => w.repositories).reduce((n, r) => Math.max(n, r.nextCommentId), 0);
+    repo.nextCommentId = (Math.floor(highest / 100_000) + 1) * 100_000 + 1;
     const createdOn = this.sim.clock.now();
     const renderer = this.sim.renderer;
     repo.entity = new Entity(() => repositoryObject(renderer, repo, createdOn, {}));
@@ -245,6 +268,7 @@ export class Mutations {
 
 /** The parts of a pull request object the mutations read. */
 interface PullRequestShape extends Json {
+  id: number;
   state: string;
   source: Json & { branch: { name: string } };
   destination: Json & { branch: { name: string } };

@@ -100,7 +100,8 @@ export class Simulator {
       this.stats.record(`${req.method} ${path}`, undefined, response.status);
       return { response, latencyMs: 0, cut: false };
     }
-    let endpoint = `${req.method} ${path}`;
+    // Unknown paths share one counter, so scanning cannot grow the stats without bound.
+    let endpoint = `${req.method} (no such endpoint)`;
     let principal: Principal | undefined;
     let fault: FaultDecision = { kind: "none", latencyMs: 0 };
     let response: WireResponse;

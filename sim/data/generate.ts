@@ -150,7 +150,9 @@ function makeWorkspace(
     const word = REPO_WORDS[i % REPO_WORDS.length] as string;
     const repoSlug = i < REPO_WORDS.length ? word : `${word}-${Math.floor(i / REPO_WORDS.length) + 1}`;
     const projectKey = ws.projects.length > 0 ? (ws.projects[i % ws.projects.length]?.key ?? "") : "";
-    ws.repositories.push(makeRepository(seed, ws, repoSlug, projectKey, counts, r));
+    // Comment ids are unique across the whole simulator, as Bitbucket's are.
+    const commentIdBase = (w * 1000 + i) * 100_000;
+    ws.repositories.push(makeRepository(seed, ws, repoSlug, projectKey, counts, r, commentIdBase));
   }
   return ws;
 }
@@ -186,7 +188,7 @@ export function emptyRepository(
 export function repositoryObject(r: Renderer, repo: RepositoryState, createdOn: number, extra: Json): Json {
   const ws = repo.workspace;
   const project = ws.projects.find((p) => p.key === repo.projectKey);
-  const lastPush = repo.commits.reduce((max, c) => Math.max(max, c.date), createdOn);
+  const lastPush = repo.commits.reduce((max, c) => Math.max(max, c.date), repo.refsChangedOn ?? createdOn);
   return {
     type: "repository",
     full_name: `${ws.slug}/${repo.slug}`,
@@ -221,9 +223,11 @@ function makeRepository(
   projectKey: string,
   counts: Counts,
   r: Renderer,
+  commentIdBase: number,
 ): RepositoryState {
   const rnd = Random.derive(seed, `repo:${ws.slug}/${slug}`);
   const repo = emptyRepository(ws, slug, rnd.uuid(), projectKey);
+  repo.nextCommentId = commentIdBase + 1;
   const members = ws.members.map((m) => m.user);
   const createdOn = GENERATED_UNTIL - HISTORY_MS + rnd.int(0, 90) * 24 * HOUR;
   buildHistory(repo, rnd, counts, members, createdOn, r);
@@ -397,7 +401,7 @@ function makePullRequest(
       input.opened + Math.round(((c + 1) / (commentTotal + 1)) * Math.max(60_000, end - input.opened));
     const deleted = rnd.chance(0.05);
     comments.push({
-      id: repo.nextCommentId++ + repo.workspace.repositories.length * 1_000_000,
+      id: repo.nextCommentId++,
       user: rnd.pick(members),
       createdOn: at,
       updatedOn: rnd.chance(0.2) ? at + rnd.int(1, 120) * 60_000 : at,

@@ -60,7 +60,7 @@ export function addLegacyIssues(
     const comments: Entity[] = [];
     const n = rnd.int(0, 3);
     for (let c = 0; c < n; c++) {
-      const cid = repo.nextCommentId++ + 500_000;
+      const cid = repo.nextCommentId++;
       const at = created + (c + 1) * HOUR;
       comments.push(
         Entity.of({

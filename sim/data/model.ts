@@ -97,6 +97,8 @@ export interface RepositoryState {
   /** Commit statuses keyed by commit hash. */
   readonly statuses: Map<string, Entity[]>;
   readonly issues: IssueState[];
+  /** Set when a ref is deleted: like pushes, ref changes move the repository's `updated_on`. */
+  refsChangedOn?: number;
   /** Bumped on every push, so cached commit walks know they are stale. */
   version: number;
   nextCommentId: number;

@@ -239,6 +239,34 @@ describe("pull requests", () => {
     expect((await admin(sim, "DELETE", `${simRepo}/branches/${enc(source)}`)).status).toBe(404);
   });
 
+  it("merging pushes a merge commit to the destination, sets merge_commit and moves the repository", async () => {
+    const pr = await openPullRequest();
+    const source = ((pr.source as Json).branch as Json).name as string;
+    const sourceHead = ((await getJson(sim, `${base}/refs/branches/${enc(source)}`)).target as Json).hash;
+    const repoBefore = await getJson(sim, base);
+    const from = await advance(3600);
+    const merged = await control(sim, "PUT", `${simRepo}/pullrequests/${pr.id}`, { state: "MERGED" });
+    const mergeHash = (merged.merge_commit as Json).hash as string;
+    expect(mergeHash).toMatch(/^[0-9a-f]{12}$/);
+    const main = await getJson(sim, `${base}/refs/branches/main`);
+    const head = main.target as Json;
+    expect((head.hash as string).startsWith(mergeHash)).toBe(true);
+    expect((head.parents as Json[]).map((p) => p.hash)).toContain(sourceHead);
+    const repoAfter = await getJson(sim, base);
+    expect(time(repoAfter.updated_on)).toBeGreaterThan(time(repoBefore.updated_on));
+    expectWithin(repoAfter.updated_on, from, await clock());
+  });
+
+  it("deleting a branch moves the repository's updated_on, as ref changes do", async () => {
+    await control(sim, "POST", `${simRepo}/push`, { branch: "topic/short-lived" });
+    const before = await getJson(sim, base);
+    const from = await advance(600);
+    await control(sim, "DELETE", `${simRepo}/branches/${enc("topic/short-lived")}`);
+    const after = await getJson(sim, base);
+    expect(time(after.updated_on)).toBeGreaterThan(time(before.updated_on));
+    expectWithin(after.updated_on, from, await clock());
+  });
+
   it("a deleted pull request is gone", async () => {
     const pr = await openPullRequest();
     expect((await admin(sim, "DELETE", `${simRepo}/pullrequests/${pr.id}`)).status).toBe(204);
