@@ -238,7 +238,9 @@ export class Mutations {
     const projectKey = ws.projects[0]?.key ?? "";
     const repo = emptyRepository(ws, slug, this.rnd.uuid(), projectKey);
     // Past every seeded range (see generate.ts), so comment ids stay unique.
-    const highest = this.sim.data.workspaces.flatMap((w) => w.repositories).reduce((n, r) => Math.max(n, r.nextCommentId), 0);
+    const highest = this.sim.data.workspaces
+      .flatMap((w) => w.repositories)
+      .reduce((n, r) => Math.max(n, r.nextCommentId), 0);
     repo.nextCommentId = (Math.floor(highest / 100_000) + 1) * 100_000 + 1;
     const createdOn = this.sim.clock.now();
     const renderer = this.sim.renderer;

@@ -8,7 +8,9 @@ describe("commit serialisation", () => {
     for (const ws of sim.data.workspaces) {
       for (const repo of ws.repositories) {
         for (const commit of repo.commits) {
-          expect(sim.renderer.commitJson(repo, commit)).toBe(JSON.stringify(sim.renderer.commit(repo, commit)));
+          expect(sim.renderer.commitJson(repo, commit)).toBe(
+            JSON.stringify(sim.renderer.commit(repo, commit)),
+          );
           checked++;
         }
       }
