@@ -74,7 +74,12 @@ export function decryptSecret(sealed: string, key: Buffer, context = ""): string
   const [format, payload] = sealed.trim().split(":", 2);
   const bytes = payload === undefined ? Buffer.alloc(0) : Buffer.from(payload, "base64");
   if (format !== FORMAT || bytes.length < IV_BYTES + TAG_BYTES) {
-    throw new BitbridgeError("SECRET_DECRYPT_FAILED", "A stored secret is not in bitbridge's format.", {}, 500);
+    throw new BitbridgeError(
+      "SECRET_DECRYPT_FAILED",
+      "A stored secret is not in bitbridge's format.",
+      {},
+      500,
+    );
   }
   try {
     const decipher = createDecipheriv("aes-256-gcm", key, bytes.subarray(0, IV_BYTES));

@@ -239,7 +239,13 @@ export interface Deployment {
     url?: string | null;
   };
   environment?: { uuid?: string };
-  release?: { uuid?: string; name?: string; url?: string; commit?: { hash?: string } | null; created_on?: string };
+  release?: {
+    uuid?: string;
+    name?: string;
+    url?: string;
+    commit?: { hash?: string } | null;
+    created_on?: string;
+  };
   last_update_time?: string | null;
 }
 

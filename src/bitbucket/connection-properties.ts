@@ -198,7 +198,10 @@ export function parseConnectionString(text: string): ConnectionProperties {
     }
     const spec = BY_LOWER.get(lower);
     if (spec === undefined) {
-      const suggestion = closest(name, CONNECTION_PROPERTIES.map((p) => p.name));
+      const suggestion = closest(
+        name,
+        CONNECTION_PROPERTIES.map((p) => p.name),
+      );
       fail(
         "CONNECTION_PROPERTY_UNKNOWN",
         `Unknown connection property "${name}".` +
@@ -221,7 +224,9 @@ export function parseConnectionString(text: string): ConnectionProperties {
 }
 
 /** Validates properties given as `{ PropertyName: value }` (names case-insensitive), e.g. from a form. */
-export function connectionPropertiesFrom(values: Readonly<Record<string, string | undefined>>): ConnectionProperties {
+export function connectionPropertiesFrom(
+  values: Readonly<Record<string, string | undefined>>,
+): ConnectionProperties {
   const text = Object.entries(values)
     .filter((entry): entry is [string, string] => entry[1] !== undefined)
     .map(([name, value]) => `${name}=${quote(value)}`)
@@ -307,7 +312,13 @@ function validateConnectionProperties(raw: Map<Key, string>): ConnectionProperti
     callbackUrl: httpUrl("CallbackURL", get("callbackUrl") ?? DEFAULTS.callbackUrl, false),
     url: httpUrl("Url", get("url") ?? DEFAULTS.url, true),
     authUrl: httpUrl("AuthUrl", get("authUrl") ?? DEFAULTS.authUrl, true),
-    requestsPerHour: integer("RequestsPerHour", get("requestsPerHour"), DEFAULTS.requestsPerHour, 1, 1_000_000),
+    requestsPerHour: integer(
+      "RequestsPerHour",
+      get("requestsPerHour"),
+      DEFAULTS.requestsPerHour,
+      1,
+      1_000_000,
+    ),
     maxConcurrency: integer("MaxConcurrency", get("maxConcurrency"), DEFAULTS.maxConcurrency, 1, 64),
     timeoutSeconds: seconds(get("timeoutSeconds")),
     ...(get("oauthClientId") !== undefined && { oauthClientId: get("oauthClientId") }),
@@ -339,9 +350,13 @@ function parseScheme(text: string): AuthScheme {
     case "basic":
     case "apppassword":
     case "password":
-      fail("CONNECTION_APP_PASSWORDS_REMOVED", `AuthScheme=${text} is not supported. ${APP_PASSWORDS_REMOVED}`, {
-        property: "AuthScheme",
-      });
+      fail(
+        "CONNECTION_APP_PASSWORDS_REMOVED",
+        `AuthScheme=${text} is not supported. ${APP_PASSWORDS_REMOVED}`,
+        {
+          property: "AuthScheme",
+        },
+      );
   }
   const suggestion = closest(text, AUTH_SCHEMES);
   fail(
@@ -371,9 +386,9 @@ function missingMessage(scheme: AuthScheme, missing: readonly Key[]): string {
 }
 
 function schemesUsing(key: Key): string[] {
-  return AUTH_SCHEMES.filter((s) => SCHEME_PROPS[s].needs.includes(key) || SCHEME_PROPS[s].uses.includes(key)).map(
-    (s) => `AuthScheme=${s}`,
-  );
+  return AUTH_SCHEMES.filter(
+    (s) => SCHEME_PROPS[s].needs.includes(key) || SCHEME_PROPS[s].uses.includes(key),
+  ).map((s) => `AuthScheme=${s}`);
 }
 
 function nameOf(key: Key): string {
@@ -404,7 +419,13 @@ function httpUrl(name: string, value: string, stripSlash: boolean): string {
   return stripSlash ? value.replace(/\/+$/, "") : value;
 }
 
-function integer(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+function integer(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
@@ -470,7 +491,8 @@ const MASK = "********";
 /** A copy with every secret replaced by `********`; safe to log or show. */
 export function redact(props: ConnectionProperties): ConnectionProperties {
   const out: Record<string, unknown> = { ...props };
-  for (const spec of CONNECTION_PROPERTIES) if (spec.secret && out[spec.key] !== undefined) out[spec.key] = MASK;
+  for (const spec of CONNECTION_PROPERTIES)
+    if (spec.secret && out[spec.key] !== undefined) out[spec.key] = MASK;
   return out as unknown as ConnectionProperties;
 }
 

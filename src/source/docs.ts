@@ -19,18 +19,25 @@ export function tablesMarkdown(): string {
   for (const t of CATALOG) {
     const inc = t.def.incremental;
     const how = inc.kind === "updated" || inc.kind === "created" ? `${inc.kind} (${inc.column})` : inc.kind;
-    out.push(`| ${t.schema} | [${t.name}](#${t.name.toLowerCase()}) | ${t.primaryKey.join(", ")} | ${t.def.maxPageLength} | ${how} |`);
+    out.push(
+      `| ${t.schema} | [${t.name}](#${t.name.toLowerCase()}) | ${t.primaryKey.join(", ")} | ${t.def.maxPageLength} | ${how} |`,
+    );
   }
   for (const t of CATALOG) {
     out.push("", `## ${t.name}`, "", t.description, "");
     out.push(`Endpoint: \`GET ${t.def.path}\`${t.def.params ? ` with ${formatParams(t.def.params)}` : ""}; `);
-    out.push(`${t.def.pagination}-based paging, ${t.def.maxPageLength} per page; BBQL ${t.def.bbql ? "yes" : "no"}.`);
-    if (t.def.lookup) out.push(`A filter \`${t.def.lookup.column} = value\` fetches one object instead of listing.`);
+    out.push(
+      `${t.def.pagination}-based paging, ${t.def.maxPageLength} per page; BBQL ${t.def.bbql ? "yes" : "no"}.`,
+    );
+    if (t.def.lookup)
+      out.push(`A filter \`${t.def.lookup.column} = value\` fetches one object instead of listing.`);
     if (t.def.retired) out.push(`Retired: ${t.def.retired.what} answers 410 Gone since ${t.def.retired.on}.`);
     out.push("", "| column | type | key | pushdown | description |", "|---|---|---|---|---|");
     for (const c of t.columns) {
       const push = [c.filterable ? "q" : "", c.sortable ? "s" : ""].filter(Boolean).join(", ");
-      out.push(`| ${c.name} | ${c.type} | ${c.isKey ? "yes" : ""} | ${push} | ${c.description.replace(/\|/g, "\\|")} |`);
+      out.push(
+        `| ${c.name} | ${c.type} | ${c.isKey ? "yes" : ""} | ${push} | ${c.description.replace(/\|/g, "\\|")} |`,
+      );
     }
     if (t.def.examples?.length) {
       out.push("", "```sql", ...t.def.examples, "```");

@@ -28,6 +28,11 @@ export interface ReadRequest {
   readonly parentKeys?: readonly string[];
   /** Repositories read at once. */
   readonly concurrency?: number;
+  /**
+   * Whether rows need RepositoryUuid. When they do not, named repositories cost no request of their own:
+   * `WHERE Id = 1` on one repository is then exactly one request.
+   */
+  readonly repositoryUuid?: boolean;
 }
 
 /** Reads a table's rows with as few requests as the API allows; stops when the consumer stops. */
@@ -54,7 +59,12 @@ export async function* readTable(client: BitbucketClient, request: ReadRequest):
     yield* listRows(client, request, table.def.path, base, { workspace });
     return;
   }
-  const repositories = repositoriesOf(client, workspace, request.repositories);
+  const repositories = repositoriesOf(
+    client,
+    workspace,
+    request.repositories,
+    request.repositoryUuid ?? true,
+  );
   const perRepository = async function* (repo: Repository): AsyncGenerator<SourceRow> {
     const params = { workspace, repo_slug: repo.slug ?? "" };
     const ctx: RowContext = { workspace, repositorySlug: repo.slug, repositoryUuid: repo.uuid };
@@ -72,23 +82,26 @@ export async function* readTable(client: BitbucketClient, request: ReadRequest):
   yield* mergeConcurrently(repositories, perRepository, request.concurrency ?? 4);
 }
 
+/** Fan-out needs only each repository's slug and UUID. */
+export const REPOSITORY_QUERY = { fields: "uuid,slug" } as const;
+export const REPOSITORIES_QUERY = { pagelen: 100, fields: "next,values.uuid,values.slug" } as const;
+
 /** Repositories to fan out over: the named ones (one request each) or the workspace's list. */
 async function* repositoriesOf(
   client: BitbucketClient,
   workspace: string,
   slugs: readonly string[] | undefined,
+  needUuid: boolean,
 ): AsyncGenerator<Repository> {
-  const fields = "uuid,slug";
   if (slugs) {
     for (const slug of slugs) {
-      yield await client.get<Repository>(`/repositories/${enc(workspace)}/${enc(slug)}`, { fields });
+      yield needUuid
+        ? await client.get<Repository>(`/repositories/${enc(workspace)}/${enc(slug)}`, REPOSITORY_QUERY)
+        : { slug };
     }
     return;
   }
-  for await (const page of client.pages<Repository>(`/repositories/${enc(workspace)}`, {
-    pagelen: 100,
-    fields: `next,values.${fields.replace(",", ",values.")}`,
-  })) {
+  for await (const page of client.pages<Repository>(`/repositories/${enc(workspace)}`, REPOSITORIES_QUERY)) {
     yield* page.values;
   }
 }
@@ -120,12 +133,7 @@ async function* listRows(
   ctx: RowContext,
   extraParams?: QueryParams,
 ): AsyncGenerator<SourceRow> {
-  const def = request.table.def;
-  const query: Record<string, QueryParams[string]> = { ...def.params, ...extraParams, pagelen: def.maxPageLength };
-  if (request.q) query.q = request.q;
-  if (request.sort) query.sort = request.sort;
-  const fields = listFields(request);
-  if (fields) query.fields = fields;
+  const query = listQuery(request, extraParams);
   for await (const page of client.pages(fillPath(template, params), query)) {
     for (const item of page.values) yield { item, ctx };
   }
@@ -139,10 +147,12 @@ async function* lookupRows(
 ): AsyncGenerator<SourceRow> {
   const lookup = request.table.def.lookup;
   if (!lookup) return;
-  const fields = request.fields ? [...new Set(request.fields)].join(",") : undefined;
   for (const key of request.keys ?? []) {
     try {
-      const item = await client.get(fillPath(lookup.path, { ...params, [lookup.param]: key }), fields ? { fields } : {});
+      const item = await client.get(
+        fillPath(lookup.path, { ...params, [lookup.param]: key }),
+        lookupQuery(request),
+      );
       yield { item, ctx };
     } catch (error) {
       // A key that does not exist is simply no row, as `WHERE Id = 404` would be on a scan.
@@ -150,6 +160,26 @@ async function* lookupRows(
       throw error;
     }
   }
+}
+
+/** The query string of a list request: largest page, pushed filter and sort, reduced fields. */
+export function listQuery(request: ReadRequest, extraParams?: QueryParams): QueryParams {
+  const def = request.table.def;
+  const query: Record<string, QueryParams[string]> = {
+    ...def.params,
+    ...extraParams,
+    pagelen: def.maxPageLength,
+  };
+  if (request.q) query.q = request.q;
+  if (request.sort) query.sort = request.sort;
+  const fields = listFields(request);
+  if (fields) query.fields = fields;
+  return query;
+}
+
+/** The query string of a lookup: only the fields the query reads. */
+export function lookupQuery(request: ReadRequest): QueryParams {
+  return request.fields ? { fields: [...new Set(request.fields)].join(",") } : {};
 }
 
 /** `fields=` for a list: only what the query reads, plus `next`; hidden fields named explicitly. */
@@ -182,7 +212,10 @@ async function* mergeConcurrently<I, O>(
   limit: number,
 ): AsyncGenerator<O> {
   const source = inputs[Symbol.asyncIterator]();
-  const running = new Map<number, { gen: AsyncGenerator<O>; next: Promise<{ id: number; result: IteratorResult<O> }> }>();
+  const running = new Map<
+    number,
+    { gen: AsyncGenerator<O>; next: Promise<{ id: number; result: IteratorResult<O> }> }
+  >();
   let nextId = 0;
   let sourceDone = false;
   const pull = (id: number, gen: AsyncGenerator<O>) => gen.next().then((result) => ({ id, result }));

@@ -6,12 +6,19 @@ export interface SystemTable {
   readonly name: string;
   readonly schema: "System";
   readonly description: string;
-  readonly columns: readonly { readonly name: string; readonly type: ColumnType; readonly description: string }[];
+  readonly columns: readonly {
+    readonly name: string;
+    readonly type: ColumnType;
+    readonly description: string;
+  }[];
   rows(): Record<string, unknown>[];
 }
 
 const SCHEMAS = [
-  { SchemaName: "Information", Description: "Workspace-level tables: workspaces, projects, repositories, members." },
+  {
+    SchemaName: "Information",
+    Description: "Workspace-level tables: workspaces, projects, repositories, members.",
+  },
   {
     SchemaName: "Repository",
     Description:
@@ -55,10 +62,22 @@ export const SYSTEM_TABLES: readonly SystemTable[] = [
       { name: "Description", type: "string", description: "What the table holds." },
       { name: "PrimaryKey", type: "string", description: "Key columns, comma-separated." },
       { name: "Endpoint", type: "string", description: "The API list endpoint." },
-      { name: "PageSize", type: "integer", description: "Largest page size the endpoint allows (always used)." },
-      { name: "SupportsBbql", type: "boolean", description: "Filters and sorts can be pushed into q= and sort=." },
+      {
+        name: "PageSize",
+        type: "integer",
+        description: "Largest page size the endpoint allows (always used).",
+      },
+      {
+        name: "SupportsBbql",
+        type: "boolean",
+        description: "Filters and sorts can be pushed into q= and sort=.",
+      },
       { name: "Incremental", type: "string", description: "How replication finds changes." },
-      { name: "IsRetired", type: "boolean", description: "Retired by Bitbucket (answers 410 on the real service)." },
+      {
+        name: "IsRetired",
+        type: "boolean",
+        description: "Retired by Bitbucket (answers 410 on the real service).",
+      },
     ],
     rows: () => [
       ...CATALOG.map((t) => ({
@@ -94,7 +113,11 @@ export const SYSTEM_TABLES: readonly SystemTable[] = [
       { name: "TableName", type: "string", description: "Table name." },
       { name: "ColumnName", type: "string", description: "Column name." },
       { name: "Ordinal", type: "integer", description: "Position in the table, from 1." },
-      { name: "DataType", type: "string", description: "string, integer, bigint, boolean, datetime, decimal or json." },
+      {
+        name: "DataType",
+        type: "string",
+        description: "string, integer, bigint, boolean, datetime, decimal or json.",
+      },
       { name: "Description", type: "string", description: "What the column holds." },
       { name: "IsKey", type: "boolean", description: "Part of the primary key." },
       { name: "IsFilterable", type: "boolean", description: "WHERE on it is pushed into the API's q=." },

@@ -299,7 +299,15 @@ export interface ExplainStatement {
 
 export type Statement = SelectStatement | ExplainStatement;
 
-export type AstNode = Statement | Expr | SelectItem | TableRef | OrderItem | Identifier | WhenClause | TypeName;
+export type AstNode =
+  | Statement
+  | Expr
+  | SelectItem
+  | TableRef
+  | OrderItem
+  | Identifier
+  | WhenClause
+  | TypeName;
 
 /** For exhaustive switches: adding a node kind without handling it is a compile error. */
 export function assertNever(value: never): never {

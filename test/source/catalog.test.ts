@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { ALL_ROUTES } from "../../sim/simulator.js";
 import { CATALOG, findColumn, findTable } from "../../src/source/catalog.js";
 import { tablesMarkdown } from "../../src/source/docs.js";
 import { SYSTEM_TABLES } from "../../src/source/system-tables.js";
-import { ALL_ROUTES } from "../../sim/simulator.js";
 
 /** Builds an object with `value` at a dotted path, to check that accessors read the field they declare. */
 function objectAt(path: string, value: unknown): Record<string, unknown> {
@@ -64,7 +64,8 @@ describe("catalog", () => {
     for (const t of CATALOG) {
       for (const c of t.columns) {
         if (!c.field || c.context || c.type === "json") continue;
-        const sentinel = c.type === "boolean" ? true : c.type === "integer" || c.type === "bigint" ? 4242 : "sentinel";
+        const sentinel =
+          c.type === "boolean" ? true : c.type === "integer" || c.type === "bigint" ? 4242 : "sentinel";
         expect(c.get(objectAt(c.field, sentinel), {}), `${t.name}.${c.name} reads ${c.field}`).toBe(sentinel);
         checked++;
       }
@@ -99,7 +100,10 @@ describe("catalog", () => {
     const columns = SYSTEM_TABLES.find((t) => t.name === "sys_tablecolumns")?.rows() ?? [];
     const prColumns = columns.filter((r) => r.TableName === "PullRequests");
     expect(prColumns.map((r) => r.ColumnName)).toContain("UpdatedOn");
-    expect(prColumns.find((r) => r.ColumnName === "UpdatedOn")).toMatchObject({ IsFilterable: true, IsSortable: true });
+    expect(prColumns.find((r) => r.ColumnName === "UpdatedOn")).toMatchObject({
+      IsFilterable: true,
+      IsSortable: true,
+    });
     expect(prColumns.find((r) => r.ColumnName === "Id")).toMatchObject({ IsKey: true, DataType: "integer" });
   });
 
