@@ -9,11 +9,17 @@ import { startSimulator } from "../sim/server.js";
 
 const mode = process.argv[2] ?? "simulator";
 const counts = JSON.parse(process.argv[3] ?? "{}");
+const scale = (process.argv[5] ?? "tiny") as "tiny" | "small" | "medium" | "large";
 
 if (mode === "simulator") {
-  const running = await startSimulator({ seed: 7, scale: "tiny", counts, rateLimitPerHour: 1_000_000_000 });
-  const token = running.sim.auth.credentials().accessTokens[0]?.authorization;
-  process.stdout.write(`${JSON.stringify({ origin: running.origin, authorization: token })}\n`);
+  const running = await startSimulator({ seed: 7, scale, counts, rateLimitPerHour: 1_000_000_000 });
+  if (process.env.WARM === "1") running.sim.warm();
+  const credentials = running.sim.auth.credentials();
+  const token = credentials.accessTokens[0]?.authorization;
+  const api = credentials.apiTokens[0];
+  process.stdout.write(
+    `${JSON.stringify({ origin: running.origin, authorization: token, email: api?.email, apiToken: api?.token })}\n`,
+  );
 } else {
   const page = readFileSync(process.argv[4] ?? "");
   const server = createServer((_req, res) => {

@@ -35,6 +35,8 @@ async function spawnServer(args: string[]): Promise<Server> {
     child.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).once("line", resolve);
   });
+  // Never leave a simulator behind, whatever happens to this process.
+  process.once("exit", () => child.kill());
   return { child, ...JSON.parse(line) };
 }
 
@@ -228,4 +230,7 @@ async function main() {
   agent.destroy();
 }
 
-await main();
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

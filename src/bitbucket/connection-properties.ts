@@ -4,6 +4,7 @@
  * Parsing validates everything up front, so a bad property fails here with its name and the fix rather than
  * later as an HTTP error.
  */
+import { closest } from "../app/closest.js";
 import { BitbridgeError } from "../app/errors.js";
 
 export type AuthScheme = "OAuth" | "client" | "APIToken" | "AccessToken";
@@ -454,33 +455,6 @@ function seconds(value: string | undefined): number {
 // ---------------------------------------------------------------------------------------------------------
 
 /** The candidate nearest to `input` (case-insensitive edit distance), when it is plausibly a typo. */
-export function closest(input: string, candidates: readonly string[]): string | undefined {
-  const a = input.toLowerCase();
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const candidate of candidates) {
-    const b = candidate.toLowerCase();
-    const d = b.startsWith(a) || a.startsWith(b) ? Math.abs(a.length - b.length) * 0.5 : editDistance(a, b);
-    if (d < bestDistance) {
-      bestDistance = d;
-      best = candidate;
-    }
-  }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(a.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      cur[j] = Math.min((prev[j] as number) + 1, (cur[j - 1] as number) + 1, (prev[j - 1] as number) + cost);
-    }
-    prev = cur;
-  }
-  return prev[b.length] as number;
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Display

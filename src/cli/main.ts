@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { queryCommand } from "./query-command.js";
 import { simCommand } from "./sim-command.js";
 
 /** Entry point of the `bitbridge` command; each subcommand lives in its own module. */
@@ -8,5 +9,6 @@ export async function main(argv: readonly string[]): Promise<void> {
     .version("0.1.0")
     .showHelpAfterError();
   program.addCommand(simCommand());
+  program.addCommand(queryCommand());
   await program.parseAsync([...argv]);
 }

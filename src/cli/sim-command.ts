@@ -31,6 +31,7 @@ export function simCommand(): Command {
       1000,
     )
     .option("--token-ttl <seconds>", "OAuth access-token lifetime", wholeNumber("--token-ttl", 1), 3600)
+    .option("--warm", "serialise every commit at start, so first reads are as fast as later ones", false)
     .option("--json", "print the credentials as JSON instead of a summary", false);
   for (const name of COUNT_NAMES) {
     command.option(
@@ -54,6 +55,7 @@ export function simCommand(): Command {
       rateLimitPerHour: opts.rateLimit as number,
       accessTokenTtlSeconds: opts.tokenTtl as number,
     });
+    if (opts.warm) running.sim.warm();
     const credentials = running.sim.auth.credentials();
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(credentials, null, 2)}\n`);

@@ -1,9 +1,9 @@
+import { closest } from "../app/closest.js";
 import { BitbridgeError } from "../app/errors.js";
 import { CATALOG, type CatalogColumn, type CatalogTable } from "../source/catalog.js";
 import { SYSTEM_TABLES, type SystemTable } from "../source/system-tables.js";
 import type { ColumnType } from "../source/table.js";
 import type { CallExpr, ColumnRef, Expr, SelectStatement, Span } from "./ast.js";
-import { closest } from "./closest.js";
 import { AGGREGATES, isAggregate } from "./evaluate.js";
 import { positionAt } from "./syntax-error.js";
 

@@ -1,3 +1,4 @@
+import { closest } from "../app/closest.js";
 import type {
   AllColumns,
   BinaryOp,
@@ -20,7 +21,6 @@ import type {
   TypeName,
   WhenClause,
 } from "./ast.js";
-import { closest } from "./closest.js";
 import { JOIN_WORDS, NOT_IMPLICIT_ALIAS, RESERVED_WORDS } from "./keywords.js";
 import type { SymbolText, Token } from "./lexer.js";
 import { positionAt, type SqlSyntaxError, sqlSyntaxError } from "./syntax-error.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { closest } from "../../src/app/closest.js";
 import { BitbridgeError } from "../../src/app/errors.js";
 import {
-  closest,
   connectionPropertiesFrom,
   parseConnectionString,
   redact,

@@ -30,4 +30,16 @@ describe("commit serialisation", () => {
     const tricky = { ...commit, message: 'Quote " backslash \\ newline\n tab\t unicode \u2028 emoji 🚀' };
     expect(JSON.parse(sim.renderer.commitJson(repo, tricky))).toEqual(sim.renderer.commit(repo, tricky));
   });
+
+  it("warm() serialises every commit up front, serving the same bytes afterwards", () => {
+    const sim = new Simulator("http://127.0.0.1:9", { seed: 3, scale: "tiny" });
+    const repo = sim.data.workspaces[0]?.repositories[0];
+    const commit = repo?.commits[3];
+    if (!repo || !commit) throw new Error("no data");
+    const total = sim.data.workspaces
+      .flatMap((w) => w.repositories)
+      .reduce((n, r) => n + r.commits.length, 0);
+    expect(sim.warm()).toBe(total);
+    expect(commit.entity.json()).toBe(JSON.stringify(sim.renderer.commit(repo, commit)));
+  });
 });
