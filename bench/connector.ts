@@ -135,7 +135,7 @@ async function main() {
 
 function chunk<T>(items: T[], n: number): T[][] {
   const out: T[][] = Array.from({ length: n }, () => []);
-  items.forEach((item, i) => out[i % n]?.push(item));
+  for (const [i, item] of items.entries()) out[i % n]?.push(item);
   return out.filter((c) => c.length > 0);
 }
 

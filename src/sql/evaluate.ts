@@ -136,13 +136,13 @@ export function compile(expr: Expr, ctx: CompileContext): Compiled {
     case "like": {
       const value = compile(expr.expr, ctx);
       const pattern = compile(expr.pattern, ctx);
-      const escape = expr.escape ? compile(expr.escape, ctx) : undefined;
+      const escapeChar = expr.escape ? compile(expr.escape, ctx) : undefined;
       const negated = expr.negated;
       const cache = new Map<string, RegExp>();
       return (row) => {
         const v = value(row);
         const p = pattern(row);
-        const e = escape ? escape(row) : "\\";
+        const e = escapeChar ? escapeChar(row) : "\\";
         if (v === null || p === null || e === null) return null;
         const key = `${toText(e)}\u0000${toText(p)}`;
         let re = cache.get(key);
@@ -445,12 +445,12 @@ function cast(v: unknown, type: string, expr: Expr): unknown {
 }
 
 /** SQL LIKE to an anchored regular expression: `%` any run, `_` one character, `escape` quotes the next. */
-export function likeToRegExp(pattern: string, escape: string): RegExp {
+export function likeToRegExp(pattern: string, escapeChar: string): RegExp {
   let source = "";
   const chars = [...pattern];
   for (let i = 0; i < chars.length; i++) {
     const c = chars[i] as string;
-    if (escape !== "" && c === escape && i + 1 < chars.length) {
+    if (escapeChar !== "" && c === escapeChar && i + 1 < chars.length) {
       source += escapeRegExp(chars[++i] as string);
     } else if (c === "%") source += "[\\s\\S]*";
     else if (c === "_") source += "[\\s\\S]";

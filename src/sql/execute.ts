@@ -93,7 +93,7 @@ async function execute(
         group = { values, states: aggregates.map(() => newState()) };
         groups.set(key, group);
       }
-      aggregates.forEach((a, i) => accumulate(group.states[i] as AggregateState, a, row));
+      for (const [i, a] of aggregates.entries()) accumulate(group.states[i] as AggregateState, a, row);
     }
     if (groups.size === 0 && statement.groupBy.length === 0) {
       groups.set("", { values: {}, states: aggregates.map(() => newState()) });
