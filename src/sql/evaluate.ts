@@ -17,6 +17,8 @@ export type Compiled = (row: EvalRow) => unknown;
 export interface CompileContext {
   /** The row key of a column reference (binding errors are thrown here). */
   column(ref: ColumnRef): string;
+  /** The catalog type of a column reference, when known. */
+  columnType?(ref: ColumnRef): string | undefined;
   /** The slot of an aggregate call; absent where aggregates are not allowed. */
   aggregate?(call: CallExpr): number;
 }
@@ -104,7 +106,9 @@ export function compile(expr: Expr, ctx: CompileContext): Compiled {
         case "/":
         case "%": {
           const op = expr.op;
-          return (row) => arithmetic(op, left(row), right(row));
+          // As in PostgreSQL, integer / integer truncates; decided by the operands' static types.
+          const integers = isInteger(expr.left, ctx) && isInteger(expr.right, ctx);
+          return (row) => arithmetic(op, left(row), right(row), integers);
         }
         default: {
           const op: "||" = expr.op;
@@ -374,7 +378,29 @@ export function compareValues(a: unknown, b: unknown): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-function arithmetic(op: string, a: unknown, b: unknown): unknown {
+/** Whether an expression is integer-valued whatever the row: integer literals, integer columns, COUNT. */
+function isInteger(expr: Expr, ctx: CompileContext): boolean {
+  switch (expr.kind) {
+    case "literal":
+      return expr.type === "integer";
+    case "column": {
+      const type = ctx.columnType?.(expr);
+      return type === "integer" || type === "bigint";
+    }
+    case "unary":
+      return expr.op !== "not" && isInteger(expr.operand, ctx);
+    case "binary":
+      return (
+        ["+", "-", "*", "/", "%"].includes(expr.op) && isInteger(expr.left, ctx) && isInteger(expr.right, ctx)
+      );
+    case "call":
+      return expr.name.toLowerCase() === "count";
+    default:
+      return false;
+  }
+}
+
+function arithmetic(op: string, a: unknown, b: unknown, integers: boolean): unknown {
   if (a === null || b === null) return null;
   const x = toNumber(a);
   const y = toNumber(b);
@@ -387,7 +413,7 @@ function arithmetic(op: string, a: unknown, b: unknown): unknown {
       return x * y;
     case "/":
       if (y === 0) throw new BitbridgeError("SQL_DIVISION_BY_ZERO", "Division by zero.");
-      return Number.isInteger(x) && Number.isInteger(y) ? Math.trunc(x / y) : x / y;
+      return integers ? Math.trunc(x / y) : x / y;
     default:
       if (y === 0) throw new BitbridgeError("SQL_DIVISION_BY_ZERO", "Division by zero.");
       return x % y;

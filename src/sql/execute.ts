@@ -56,11 +56,13 @@ async function execute(
   client: BitbucketClient,
 ): Promise<unknown[][]> {
   const statement = bound.statement;
+  const columnType = (ref: ColumnRef) => bound.referenced.get(bound.columnOf(ref))?.type;
   const ctx = {
     column: (ref: ColumnRef) => bound.columnOf(ref),
+    columnType,
     aggregate: (call: Parameters<BoundQuery["slotOf"]>[0]) => bound.slotOf(call),
   };
-  const where = statement.where ? compile(statement.where, { column: ctx.column }) : undefined;
+  const where = statement.where ? compile(statement.where, { column: ctx.column, columnType }) : undefined;
   const outputs = bound.output.map((o) => compile(o.expr, ctx));
   const order = statement.orderBy.map((o) => ({
     key: compile(o.expr, ctx),
@@ -75,12 +77,12 @@ async function execute(
   let results: { row: EvalRow; out: unknown[] }[] = [];
 
   if (bound.grouped) {
-    const groupKeys = statement.groupBy.map((g) => compile(g, { column: ctx.column }));
+    const groupKeys = statement.groupBy.map((g) => compile(g, { column: ctx.column, columnType }));
     const aggregates = bound.aggregates.map((a) => ({
       name: a.name.toLowerCase(),
       star: a.star,
       distinct: a.distinct,
-      arg: a.args[0] ? compile(a.args[0], { column: ctx.column }) : undefined,
+      arg: a.args[0] ? compile(a.args[0], { column: ctx.column, columnType }) : undefined,
     }));
     const groups = new Map<string, { values: Record<string, unknown>; states: AggregateState[] }>();
     for await (const values of inputs) {
