@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { connectionCommand } from "./connection-command.js";
 import { queryCommand } from "./query-command.js";
 import { simCommand } from "./sim-command.js";
 
@@ -10,5 +11,6 @@ export async function main(argv: readonly string[]): Promise<void> {
     .showHelpAfterError();
   program.addCommand(simCommand());
   program.addCommand(queryCommand());
+  program.addCommand(connectionCommand());
   await program.parseAsync([...argv]);
 }

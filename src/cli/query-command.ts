@@ -19,7 +19,7 @@ export function queryCommand(): Command {
     .option("--quiet", "no summary line on stderr", false)
     .action(async (sql: string, opts: { source?: string; format: OutputFormat; quiet: boolean }) => {
       const log = (line: string) => process.stderr.write(`${line}\n`);
-      const connection = openSource(opts.source ?? process.env.BITBRIDGE_SOURCE, log);
+      const connection = await openSource(opts.source ?? process.env.BITBRIDGE_SOURCE, log);
       const started = performance.now();
       try {
         const result = await withAuthorization(

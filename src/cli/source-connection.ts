@@ -1,8 +1,13 @@
 import { BitbridgeError } from "../app/errors.js";
 import { OAuthCredentials } from "../bitbucket/auth.js";
 import { createClient, type HttpBitbucketClient } from "../bitbucket/client.js";
-import { type ConnectionProperties, parseConnectionString } from "../bitbucket/connection-properties.js";
+import {
+  type ConnectionProperties,
+  connectionPropertiesFrom,
+  parseConnectionString,
+} from "../bitbucket/connection-properties.js";
 import { connectionKey, FileTokenStore, type TokenStore } from "../bitbucket/token-store.js";
+import { withAppDatabase } from "./app-database.js";
 
 export interface SourceConnection {
   readonly props: ConnectionProperties;
@@ -10,29 +15,37 @@ export interface SourceConnection {
 }
 
 /**
- * `--source`: a connection string (`AuthScheme=...;...`). Saved connections by name arrive with the
- * application database (`bitbridge connection add`); until then a bare name gets a clear error.
+ * `--source`: a connection string (`AuthScheme=...;...`) or the name of a saved connection
+ * (`bitbridge connection add`), looked up in the application database.
  */
-export function openSource(source: string | undefined, log: (line: string) => void): SourceConnection {
+export async function openSource(
+  source: string | undefined,
+  log: (line: string) => void,
+): Promise<SourceConnection> {
   if (!source) {
     throw new BitbridgeError(
       "SOURCE_REQUIRED",
       "Give the Bitbucket connection with --source, e.g. --source 'AuthScheme=APIToken;User=you@example.com;APIToken=...;Workspace=acme'.",
     );
   }
-  if (!source.includes("=")) {
-    throw new BitbridgeError(
-      "CONNECTION_NOT_FOUND",
-      `No saved connection named ${source}: saved connections are not available yet; pass a connection string (Prop=Value;Prop=Value).`,
-    );
-  }
-  const props = parseConnectionString(source);
+  const props = source.includes("=") ? parseConnectionString(source) : await savedSource(source);
   const tokenStore: TokenStore | undefined =
     props.authScheme === "OAuth" || props.authScheme === "client"
       ? new FileTokenStore({ connection: connectionKey(props) })
       : undefined;
   const client = createClient(props, { ...(tokenStore && { tokenStore }), log: (line: string) => log(line) });
   return { props, client };
+}
+
+async function savedSource(name: string): Promise<ConnectionProperties> {
+  const saved = await withAppDatabase((_db, store) => store.get(name));
+  if (saved.connector !== "bitbucket") {
+    throw new BitbridgeError(
+      "CONNECTION_KIND",
+      `Connection ${name} is a ${saved.connector} connection, not a Bitbucket source.`,
+    );
+  }
+  return connectionPropertiesFrom(saved.properties);
 }
 
 /**
