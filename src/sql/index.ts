@@ -9,6 +9,7 @@ export { isReservedWord, JOIN_WORDS, RESERVED_WORDS } from "./keywords.js";
 export { SYMBOLS, type SymbolText, type Token, type TokenKind, tokenize } from "./lexer.js";
 export { parseExpression, parseStatement, SqlParser, type SqlParserOptions } from "./parser.js";
 export { formatAst, quoteIdentifier, toSql } from "./printer.js";
+export * from "./replicate.js";
 export {
   formatSqlError,
   positionAt,

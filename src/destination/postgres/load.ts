@@ -1,0 +1,281 @@
+/**
+ * Transactional batch loads: COPY into a temporary staging table, merge into the target with
+ * `INSERT ... ON CONFLICT DO UPDATE ... WHERE changed`, run the caller's checkpoint, commit. Any
+ * failure rolls the whole batch back, checkpoint included.
+ */
+import type pg from "pg";
+import { BitbridgeError } from "../../app/errors.js";
+import { copyRows, type Rows } from "./copy.js";
+import { DestinationErrorCode, type ErrorContext, isConnectionError, toDestinationError } from "./errors.js";
+import { DELETED_AT_COLUMN, quoteIdent, SYNCED_AT_COLUMN } from "./naming.js";
+import { type ResolvedColumn, type ResolvedTable, resolveTarget, type TableTarget } from "./target.js";
+import { rollbackQuietly } from "./transaction.js";
+
+export type { Row, Rows } from "./copy.js";
+
+/** Runs inside the load's transaction, after the merge; the job runner writes its cursor here. */
+export type Checkpoint = (client: pg.ClientBase) => Promise<void>;
+
+export interface LoadResult {
+  /** Rows received, duplicates included. */
+  readonly received: number;
+  /** Rows dropped because a later row of the batch had the same key (the last one wins). */
+  readonly duplicates: number;
+  readonly inserted: number;
+  /** Existing rows whose values changed (or that were soft-deleted and came back). */
+  readonly updated: number;
+  /** Existing rows identical to the batch: not rewritten. */
+  readonly unchanged: number;
+}
+
+/** SQL with every value a bound parameter. */
+export interface Statement {
+  readonly text: string;
+  readonly values: unknown[];
+}
+
+const STAGING_TABLE = "bb_stage";
+const KEYS_TABLE = "bb_stage_keys";
+
+/**
+ * Loads one batch into `target` (which `ensureTable` prepared) in one transaction. Rows are keyed
+ * by catalog column names; a missing property is NULL. On a lost connection the client is
+ * unusable: release it to its pool with the error.
+ */
+export async function loadBatch(
+  client: pg.ClientBase,
+  target: TableTarget,
+  rows: Rows,
+  checkpoint?: Checkpoint,
+): Promise<LoadResult> {
+  const table = resolveTarget(target);
+  const position = unusedName(table, "bb_batch_position");
+  let context: ErrorContext = { operation: "load", table, staging: STAGING_TABLE };
+  return inTransaction(
+    client,
+    () => context,
+    async () => {
+      const columns = table.columns.map((c) => quoteIdent(c.name));
+      await client.query(
+        `CREATE TEMPORARY TABLE ${quoteIdent(STAGING_TABLE)} (${[
+          ...table.columns.map((c) => `${quoteIdent(c.name)} ${c.sqlType}`),
+          `${quoteIdent(position)} bigint NOT NULL`,
+        ].join(", ")}) ON COMMIT DROP`,
+      );
+      const received = await copyRows(
+        client,
+        `COPY pg_temp.${quoteIdent(STAGING_TABLE)} (${[...columns, quoteIdent(position)].join(", ")}) FROM STDIN`,
+        table.columns,
+        rows,
+        (index) => String(index),
+      );
+      const merged = await client.query<{ total: number; inserted: number; updated: number }>(
+        mergeStatement(table, position),
+      );
+      const counts = merged.rows[0] ?? { total: 0, inserted: 0, updated: 0 };
+      if (checkpoint) {
+        context = { operation: "checkpoint", table };
+        try {
+          await checkpoint(client);
+        } catch (error) {
+          if (error instanceof BitbridgeError || isPgError(error)) throw error;
+          throw new BitbridgeError(
+            DestinationErrorCode.checkpointFailed,
+            `the checkpoint of ${table.schema}.${table.table} failed, the batch was rolled back: ${error instanceof Error ? error.message : String(error)}`,
+            { schema: table.schema, table: table.table },
+            500,
+            { cause: error },
+          );
+        }
+      }
+      return {
+        received,
+        duplicates: received - counts.total,
+        inserted: counts.inserted,
+        updated: counts.updated,
+        unchanged: counts.total - counts.inserted - counts.updated,
+      };
+    },
+  );
+}
+
+/** The merge: dedupe staging (last row per key wins), upsert only changed rows, count. */
+export function mergeStatement(table: ResolvedTable, position: string): Statement {
+  const q = (c: ResolvedColumn) => quoteIdent(c.name);
+  const all = table.columns.map(q).join(", ");
+  const key = table.key.map(q).join(", ");
+  const synced = quoteIdent(SYNCED_AT_COLUMN);
+  const deleted = quoteIdent(DELETED_AT_COLUMN);
+  const values = table.columns.filter((c) => !c.isKey);
+  const set = [
+    ...values.map((c) => `${q(c)} = EXCLUDED.${q(c)}`),
+    `${synced} = EXCLUDED.${synced}`,
+    `${deleted} = NULL`,
+  ].join(", ");
+  const compared = [...values.map(q), deleted];
+  const text = `WITH src AS (
+  SELECT DISTINCT ON (${key}) ${all} FROM pg_temp.${quoteIdent(STAGING_TABLE)}
+  ORDER BY ${key}, ${quoteIdent(position)} DESC
+), merged AS (
+  INSERT INTO ${table.qualified} AS t (${all}, ${synced}, ${deleted})
+  SELECT ${all}, now(), NULL FROM src
+  ON CONFLICT (${key}) DO UPDATE SET ${set}
+  WHERE ROW(${compared.map((c) => `t.${c}`).join(", ")}) IS DISTINCT FROM ROW(${compared.map((c) => `EXCLUDED.${c}`).join(", ")})
+  RETURNING (t.xmax = 0) AS inserted
+)
+SELECT (SELECT count(*) FROM src)::integer AS total,
+       (count(*) FILTER (WHERE inserted))::integer AS inserted,
+       (count(*) FILTER (WHERE NOT inserted))::integer AS updated
+FROM merged`;
+  return { text, values: [] };
+}
+
+export type DeleteMode = "soft" | "hard" | "ignore";
+
+export interface DeleteReconciliation {
+  /**
+   * The rows the key set covers, as catalog column → value (e.g. `{ RepositoryUuid: "{…}" }`);
+   * `{}` is the whole table.
+   */
+  readonly scope: Readonly<Record<string, unknown>>;
+  /** Every key now present at the source in the scope: objects with the primary key columns. */
+  readonly keys: Rows;
+  /** `soft` (default): set `bb_deleted_at`; `hard`: delete the rows; `ignore`: do nothing. */
+  readonly mode?: DeleteMode;
+  /** Runs in the same transaction, after the deletes. */
+  readonly checkpoint?: Checkpoint;
+}
+
+/**
+ * Key reconciliation: rows of the scope whose key is not in `keys` are soft-deleted (or deleted).
+ * Keys are staged with COPY. Returns the number of rows marked (or deleted) now.
+ */
+export async function markDeleted(
+  client: pg.ClientBase,
+  target: TableTarget,
+  reconciliation: DeleteReconciliation,
+): Promise<number> {
+  const mode = reconciliation.mode ?? "soft";
+  const table = resolveTarget(target);
+  const scope = Object.entries(reconciliation.scope).map(([name, value]) => {
+    const column = table.columns.find((c) => c.source === name);
+    if (!column)
+      throw new BitbridgeError(
+        DestinationErrorCode.invalidScope,
+        `scope column ${name} is not a column of ${target.table}`,
+        { table: target.table, column: name },
+      );
+    if (value === undefined || value === null)
+      throw new BitbridgeError(
+        DestinationErrorCode.invalidScope,
+        `scope column ${name} needs a value, not NULL`,
+        {
+          table: target.table,
+          column: name,
+        },
+      );
+    return { column, value };
+  });
+  if (mode === "ignore") return 0;
+  let context: ErrorContext = { operation: "delete", table, staging: KEYS_TABLE };
+  return inTransaction(
+    client,
+    () => context,
+    async () => {
+      await client.query(
+        `CREATE TEMPORARY TABLE ${quoteIdent(KEYS_TABLE)} (${table.key
+          .map((c) => `${quoteIdent(c.name)} ${c.sqlType}`)
+          .join(", ")}) ON COMMIT DROP`,
+      );
+      await copyRows(
+        client,
+        `COPY pg_temp.${quoteIdent(KEYS_TABLE)} (${table.key.map((c) => quoteIdent(c.name)).join(", ")}) FROM STDIN`,
+        table.key,
+        reconciliation.keys,
+      );
+      await client.query(`ANALYZE pg_temp.${quoteIdent(KEYS_TABLE)}`);
+      const result = await client.query(deleteStatement(table, mode, scope));
+      if (reconciliation.checkpoint) {
+        context = { operation: "checkpoint", table };
+        await reconciliation.checkpoint(client);
+      }
+      return result.rowCount ?? 0;
+    },
+  );
+}
+
+export function deleteStatement(
+  table: ResolvedTable,
+  mode: "soft" | "hard",
+  scope: readonly { column: ResolvedColumn; value: unknown }[],
+): Statement {
+  const conditions = scope.map((s, i) => `t.${quoteIdent(s.column.name)} = $${i + 1}`);
+  const match = table.key.map((c) => `k.${quoteIdent(c.name)} = t.${quoteIdent(c.name)}`).join(" AND ");
+  conditions.push(`NOT EXISTS (SELECT 1 FROM pg_temp.${quoteIdent(KEYS_TABLE)} k WHERE ${match})`);
+  const values = scope.map((s) => scopeValue(s.value));
+  if (mode === "hard")
+    return { text: `DELETE FROM ${table.qualified} AS t WHERE ${conditions.join(" AND ")}`, values };
+  const deleted = quoteIdent(DELETED_AT_COLUMN);
+  return {
+    text: `UPDATE ${table.qualified} AS t SET ${deleted} = now() WHERE t.${deleted} IS NULL AND ${conditions.join(" AND ")}`,
+    values,
+  };
+}
+
+function scopeValue(value: unknown): unknown {
+  if (typeof value === "bigint") return value.toString();
+  if (typeof value === "object" && !(value instanceof Date)) return JSON.stringify(value);
+  return value;
+}
+
+/**
+ * BEGIN, `work`, COMMIT; on any failure ROLLBACK and a mapped error. A connection error emitted
+ * by the client while the transaction runs is absorbed here (it also fails the pending query).
+ */
+async function inTransaction<T>(
+  client: pg.ClientBase,
+  context: () => ErrorContext,
+  work: () => Promise<T>,
+): Promise<T> {
+  let lost: unknown;
+  const onError = (error: unknown) => {
+    lost ??= error;
+  };
+  client.on("error", onError);
+  let committing = false;
+  try {
+    await client.query("BEGIN");
+    const result = await work();
+    committing = true;
+    await client.query("COMMIT");
+    return result;
+  } catch (error) {
+    await rollbackQuietly(client);
+    const cause = lost !== undefined && !isPgError(error) ? lost : error;
+    if (committing && isConnectionError(cause)) {
+      const { table } = context();
+      throw new BitbridgeError(
+        DestinationErrorCode.commitUnknown,
+        `the connection to PostgreSQL was lost while committing${table ? ` to ${table.schema}.${table.table}` : ""}: the transaction may or may not have been committed (its checkpoint tells which)`,
+        { reason: cause instanceof Error ? cause.message : String(cause) },
+        503,
+        { cause },
+      );
+    }
+    throw toDestinationError(cause, context());
+  } finally {
+    client.off("error", onError);
+  }
+}
+
+function isPgError(error: unknown): boolean {
+  return (
+    error instanceof Error && typeof (error as { code?: unknown }).code === "string" && "severity" in error
+  );
+}
+
+function unusedName(table: ResolvedTable, name: string): string {
+  let result = name;
+  while (table.columns.some((c) => c.name === result)) result = `${result}_x`;
+  return result;
+}
