@@ -16,6 +16,10 @@ export interface ReadRequest {
   readonly workspace?: string;
   /** Only these repositories (slugs); all of the workspace when absent. */
   readonly repositories?: readonly string[];
+  /** Repositories already listed by the caller (slug and UUID): read these without asking again. */
+  readonly knownRepositories?: readonly Repository[];
+  /** More query parameters for the list requests (e.g. `include`/`exclude` on commits). */
+  readonly extraParams?: QueryParams;
   /** BBQL for `q=` (tables with BBQL only). */
   readonly q?: string;
   /** BBQL `sort=` (one field, `-` for descending). */
@@ -59,12 +63,9 @@ export async function* readTable(client: BitbucketClient, request: ReadRequest):
     yield* listRows(client, request, table.def.path, base, { workspace });
     return;
   }
-  const repositories = repositoriesOf(
-    client,
-    workspace,
-    request.repositories,
-    request.repositoryUuid ?? true,
-  );
+  const repositories = request.knownRepositories
+    ? fromArray(request.knownRepositories)
+    : repositoriesOf(client, workspace, request.repositories, request.repositoryUuid ?? true);
   const perRepository = async function* (repo: Repository): AsyncGenerator<SourceRow> {
     const params = { workspace, repo_slug: repo.slug ?? "" };
     const ctx: RowContext = { workspace, repositorySlug: repo.slug, repositoryUuid: repo.uuid };
@@ -82,9 +83,16 @@ export async function* readTable(client: BitbucketClient, request: ReadRequest):
   yield* mergeConcurrently(repositories, perRepository, request.concurrency ?? 4);
 }
 
+async function* fromArray<T>(items: readonly T[]): AsyncGenerator<T> {
+  yield* items;
+}
+
 /** Fan-out needs only each repository's slug and UUID. */
 export const REPOSITORY_QUERY = { fields: "uuid,slug" } as const;
-export const REPOSITORIES_QUERY = { pagelen: 100, fields: "next,values.uuid,values.slug" } as const;
+export const REPOSITORIES_QUERY = {
+  pagelen: 100,
+  fields: "next,values.uuid,values.slug,values.updated_on",
+} as const;
 
 /** Repositories to fan out over: the named ones (one request each) or the workspace's list. */
 async function* repositoriesOf(

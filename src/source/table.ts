@@ -76,6 +76,11 @@ export interface TableDef<T = unknown> {
   readonly primaryKey: readonly string[];
   readonly incremental: Incremental;
   readonly columns: readonly Column<T>[];
+  /**
+   * Changes only when something is pushed, so a repository whose `updated_on` did not move since the last
+   * run can be skipped (commits, branches, tags; never pull requests, comments or pipelines).
+   */
+  readonly pushDriven?: boolean;
   /** Retired by Bitbucket (the issue tracker, 2026-08-20): reads explain that instead of failing obscurely. */
   readonly retired?: { readonly on: string; readonly what: string };
   /** Example queries for the generated documentation. */

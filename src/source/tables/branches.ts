@@ -15,6 +15,7 @@ export const Branches = defineTable<Ref>({
     param: "name",
     column: "Name",
   },
+  pushDriven: true,
   primaryKey: ["RepositoryUuid", "Name"],
   incremental: { kind: "full", reason: "branches carry no change timestamp" },
   columns: [

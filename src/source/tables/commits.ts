@@ -12,6 +12,7 @@ export const Commits = defineTable<Commit>({
   maxPageLength: 100,
   bbql: false,
   lookup: { path: "/repositories/{workspace}/{repo_slug}/commit/{commit}", param: "commit", column: "Hash" },
+  pushDriven: true,
   primaryKey: ["RepositoryUuid", "Hash"],
   incremental: { kind: "commits" },
   columns: [

@@ -11,6 +11,7 @@ export const Tags = defineTable<Ref>({
   maxPageLength: 100,
   bbql: true,
   lookup: { path: "/repositories/{workspace}/{repo_slug}/refs/tags/{name}", param: "name", column: "Name" },
+  pushDriven: true,
   primaryKey: ["RepositoryUuid", "Name"],
   incremental: { kind: "full", reason: "tags carry no change timestamp in the listing" },
   columns: [

@@ -1,0 +1,512 @@
+import pg from "pg";
+import { BitbridgeError } from "../app/errors.js";
+import type { Repository } from "../bitbucket/api-types.js";
+import type { BitbucketClient } from "../bitbucket/types.js";
+import { ensureTable, loadBatch, markDeleted, type TableTarget } from "../destination/postgres/index.js";
+import { DELETED_AT_COLUMN, qualifiedName, quoteIdent } from "../destination/postgres/naming.js";
+import { type CatalogTable, findTable } from "../source/catalog.js";
+import { fillPath, type ReadRequest, readTable, type SourceRow } from "../source/reader.js";
+import { compile } from "../sql/evaluate.js";
+import { planRead } from "../sql/pushdown.js";
+import { type BoundReplicate, bindReplicate, parseReplicateScript } from "../sql/replicate.js";
+import { clearStates, ensureStateTable, loadStates, type PartitionState, saveState } from "./sync-state.js";
+import type { TaskRunInput, TaskRunResult } from "./task-runner-types.js";
+
+/** Re-read this much before the cursor: clock skew between Bitbucket's nodes, and rows changed mid-read. */
+const LOOKBACK_MS = 5 * 60_000;
+
+type DestinationRow = Record<string, unknown>;
+
+interface Counts {
+  rowsRead: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  deleted: number;
+  skippedPartitions: number;
+}
+
+/**
+ * Runs one REPLICATE statement: reads what changed since the last committed checkpoint, loads it in
+ * transactional batches (each batch and its checkpoint commit together), and reconciles deletions where a
+ * table is read in full. Incremental strategy per table: `updated` cursors (with lookback), commits from
+ * moved branch heads, pull-request children from changed pull requests, full reads otherwise; push-driven
+ * tables skip repositories whose `updated_on` did not move.
+ */
+export async function runReplicateTask(input: TaskRunInput): Promise<TaskRunResult> {
+  const started = performance.now();
+  const requestsBefore = input.client.counts().requests;
+  const statements = parseReplicateScript(input.statement);
+  const statement = statements[0];
+  if (!statement || statements.length !== 1) {
+    throw new BitbridgeError(
+      "REPLICATE_ONE_STATEMENT",
+      `A task runs exactly one REPLICATE statement, not ${statements.length}.`,
+    );
+  }
+  const bound = bindReplicate(input.statement, statement, { naming: input.naming });
+  if (bound.query.grouped) {
+    throw new BitbridgeError(
+      "REPLICATE_UNSUPPORTED",
+      "REPLICATE with GROUP BY or aggregates is not supported yet: replicate the rows and aggregate in PostgreSQL (a view).",
+    );
+  }
+  if (bound.primaryKey.length === 0) {
+    throw new BitbridgeError(
+      "REPLICATE_KEY_REQUIRED",
+      `Select the key columns of ${bound.table.name} (${bound.table.primaryKey.join(", ")}) as they are, so rows can be merged.`,
+    );
+  }
+  const options = statement.options;
+  const schema = options.destinationSchema ?? input.destination.schema;
+  const target: TableTarget = {
+    schema,
+    table: bound.destination.name,
+    columns: bound.columns.map((c) => ({
+      name: c.destinationName,
+      type: c.type === "unknown" ? "string" : c.type,
+    })),
+    primaryKey: bound.primaryKey,
+    naming: "source",
+  };
+  const pgClient = new pg.Client(input.destination.config);
+  pgClient.on("error", () => {});
+  try {
+    await pgClient.connect();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new BitbridgeError(
+      "DESTINATION_CONNECT",
+      `Cannot connect to the destination PostgreSQL: ${message}.`,
+      {},
+      503,
+      {
+        cause: error,
+      },
+    );
+  }
+  const counts: Counts = {
+    rowsRead: 0,
+    inserted: 0,
+    updated: 0,
+    unchanged: 0,
+    deleted: 0,
+    skippedPartitions: 0,
+  };
+  try {
+    await ensureTable(pgClient, {
+      ...target,
+      options: {
+        dropTable: options.dropTable,
+        truncate: options.truncateTableData,
+        alterSchema: options.alterSchema,
+      },
+    });
+    await ensureStateTable(pgClient, schema);
+    if (input.full || options.dropTable || options.truncateTableData)
+      await clearStates(pgClient, schema, target.table);
+    const run = new TaskRun(
+      input,
+      bound,
+      target,
+      pgClient,
+      await loadStates(pgClient, schema, target.table),
+      counts,
+    );
+    await run.execute();
+  } finally {
+    await pgClient.end().catch(() => {});
+  }
+  return {
+    sourceTable: bound.table.name,
+    destinationTable: `${schema}.${target.table}`,
+    ...counts,
+    requests: input.client.counts().requests - requestsBefore,
+    durationMs: Math.round(performance.now() - started),
+  };
+}
+
+class TaskRun {
+  private readonly table: CatalogTable;
+  private readonly request: ReadRequest;
+  private readonly toRow: (row: SourceRow) => DestinationRow | undefined;
+  private readonly keyNames: readonly string[];
+
+  constructor(
+    private readonly input: TaskRunInput,
+    private readonly bound: BoundReplicate,
+    private readonly target: TableTarget,
+    private readonly pg: pg.Client,
+    private readonly states: Map<string, PartitionState>,
+    private readonly counts: Counts,
+  ) {
+    this.table = bound.table;
+    const source = bound.query.source;
+    const qualifier = source.kind === "api" ? source.repository : undefined;
+    this.request = planRead(bound.query, this.table, qualifier, {
+      workspace: input.workspace,
+      schema: input.schema,
+    }).request;
+    this.toRow = rowBuilder(bound);
+    this.keyNames = bound.primaryKey;
+  }
+
+  private get client(): BitbucketClient {
+    return this.input.client;
+  }
+
+  async execute(): Promise<void> {
+    const level = this.table.def.level;
+    if (level.kind === "account" || level.kind === "workspace") {
+      const partition = level.kind === "account" ? "" : (this.input.workspace ?? "");
+      if (this.cursorField() && !this.request.keys) await this.readByCursor(partition, this.request, {});
+      else await this.readFull(partition, this.request, this.scopeFor({}));
+      return;
+    }
+    for (const repo of await this.repositories()) {
+      this.checkAborted();
+      const partition = repo.uuid ?? repo.slug ?? "";
+      const state = this.states.get(partition) ?? {};
+      const request: ReadRequest = { ...this.request, knownRepositories: [repo] };
+      if (
+        this.table.def.pushDriven &&
+        !this.input.full &&
+        state.repositoryUpdatedOn &&
+        state.repositoryUpdatedOn === repo.updated_on
+      ) {
+        this.counts.skippedPartitions++;
+        continue;
+      }
+      const scope = this.scopeFor({ RepositoryUuid: repo.uuid });
+      if (this.table.def.incremental.kind === "commits")
+        await this.readCommits(partition, repo, request, state);
+      else if (level.kind === "child" && this.parentCursorField())
+        await this.readChangedParents(partition, repo, request, state);
+      else if (this.cursorField() && !this.request.keys)
+        await this.readByCursor(partition, request, { repositoryUpdatedOn: repo.updated_on });
+      else await this.readFull(partition, request, scope, { repositoryUpdatedOn: repo.updated_on });
+    }
+  }
+
+  /** The repositories to read: the workspace's list (one request per 100), narrowed as the statement says. */
+  private async repositories(): Promise<Repository[]> {
+    const workspace = this.input.workspace;
+    if (!workspace) {
+      throw new BitbridgeError(
+        "WORKSPACE_REQUIRED",
+        `${this.table.name} is read per workspace: set the source's Workspace property.`,
+      );
+    }
+    const wanted = this.request.repositories;
+    const repos: Repository[] = [];
+    for await (const page of this.client.pages<Repository>(`/repositories/${encodeURIComponent(workspace)}`, {
+      pagelen: 100,
+      fields: "next,values.uuid,values.slug,values.updated_on",
+    })) {
+      for (const repo of page.values) if (!wanted || wanted.includes(repo.slug ?? "")) repos.push(repo);
+    }
+    return repos;
+  }
+
+  /** The API field of the incremental column, when BBQL can filter and sort on it. */
+  private cursorField(): string | undefined {
+    const column = this.bound.incrementalColumn?.sourceColumn;
+    if (this.table.def.incremental.kind !== "updated" || !column) return undefined;
+    const c = this.table.columns.find((x) => x.name === column);
+    return c?.filterable && c.sortable ? c.field : undefined;
+  }
+
+  private parentCursorField(): string | undefined {
+    const level = this.table.def.level;
+    if (level.kind !== "child") return undefined;
+    const parent = findTable(level.parent);
+    const inc = parent?.def.incremental;
+    if (!parent?.def.bbql || inc?.kind !== "updated") return undefined;
+    return parent.columns.find((c) => c.name === inc.column)?.field;
+  }
+
+  /** `updated_on >= cursor - lookback`, ascending; each batch's checkpoint is the newest change it covers. */
+  private async readByCursor(partition: string, base: ReadRequest, extra: PartitionState): Promise<void> {
+    const field = this.cursorField() as string;
+    const state = this.states.get(partition) ?? {};
+    const since = state.cursor
+      ? new Date(Date.parse(state.cursor) - LOOKBACK_MS).toISOString()
+      : this.bound.statement.options.replicateStartDate
+        ? new Date(Date.parse(this.bound.statement.options.replicateStartDate)).toISOString()
+        : undefined;
+    const q = [base.q, since ? `${field} >= ${since}` : undefined].filter(Boolean).join(" AND ") || undefined;
+    let cursor = state.cursor;
+    const column = this.table.columns.find((c) => c.field === field);
+    await this.stream({ ...base, q, sort: field }, async (rows, last) => {
+      for (const row of rows.source) {
+        const value = column?.get(row.item, row.ctx);
+        if (typeof value === "string" && (!cursor || Date.parse(value) >= Date.parse(cursor))) cursor = value;
+      }
+      await this.load(rows.loaded, async (client) => {
+        if (cursor || last)
+          await saveState(client, this.target.schema, this.target.table, partition, {
+            ...state,
+            ...extra,
+            cursor,
+          });
+      });
+    });
+  }
+
+  /** Everything, then the rows of this scope not seen are marked deleted, with the checkpoint. */
+  private async readFull(
+    partition: string,
+    request: ReadRequest,
+    scope: Record<string, unknown>,
+    extra: PartitionState = {},
+  ) {
+    const keys: DestinationRow[] = [];
+    await this.stream(request, async (rows) => {
+      for (const row of rows.loaded) keys.push(this.keyOf(row));
+      await this.load(rows.loaded);
+    });
+    const deleted = await markDeleted(this.pg, this.target, {
+      scope,
+      keys,
+      mode: this.bound.statement.options.deletePolicy,
+      checkpoint: (client) =>
+        saveState(client, this.target.schema, this.target.table, partition, { ...extra }),
+    });
+    this.counts.deleted += deleted;
+  }
+
+  /** Commits are immutable: read only what the branch heads gained since the last complete walk. */
+  private async readCommits(
+    partition: string,
+    repo: Repository,
+    request: ReadRequest,
+    state: PartitionState,
+  ) {
+    const heads: Record<string, string> = {};
+    const path = fillPath("/repositories/{workspace}/{repo_slug}/refs/branches", {
+      workspace: this.input.workspace ?? "",
+      repo_slug: repo.slug ?? "",
+    });
+    for await (const page of this.client.pages<{ name?: string; target?: { hash?: string } }>(path, {
+      pagelen: 100,
+      fields: "next,values.name,values.target.hash",
+    })) {
+      for (const b of page.values) if (b.name && b.target?.hash) heads[b.name] = b.target.hash;
+    }
+    const old = state.heads ?? {};
+    const oldHashes = new Set(Object.values(old));
+    const include = [...new Set(Object.values(heads).filter((h) => !oldHashes.has(h)))];
+    const next: PartitionState = { ...state, heads, repositoryUpdatedOn: repo.updated_on };
+    // Commits only reachable from deleted branches left the repository's history: find them in one walk.
+    const deletedHeads = Object.entries(old)
+      .filter(([name]) => heads[name] === undefined)
+      .map(([, hash]) => hash);
+    const gone: string[] = [];
+    if (deletedHeads.length > 0) {
+      const walk = this.client.pages<{ hash?: string }>(path.replace(/refs\/branches$/, "commits"), {
+        include: deletedHeads,
+        exclude: [...new Set(Object.values(heads))],
+        pagelen: 100,
+        fields: "next,values.hash",
+      });
+      for await (const page of walk) for (const c of page.values) if (c.hash) gone.push(c.hash);
+    }
+    const markGone = async (client: pg.ClientBase) => {
+      this.counts.deleted += await deleteKeys(client, this.target, this.bound, repo.uuid, gone);
+    };
+    if (include.length === 0) {
+      await this.load([], async (client) => {
+        await markGone(client);
+        await saveState(client, this.target.schema, this.target.table, partition, next);
+      });
+      return;
+    }
+    const extraParams = state.heads ? { include, exclude: [...oldHashes] } : {};
+    await this.stream({ ...request, extraParams }, async (rows, last) => {
+      await this.load(rows.loaded, async (client) => {
+        if (!last) return;
+        await markGone(client);
+        await saveState(client, this.target.schema, this.target.table, partition, next);
+      });
+    });
+  }
+
+  /** Children (comments, commits of a pull request) are re-read only for parents that changed. */
+  private async readChangedParents(
+    partition: string,
+    repo: Repository,
+    request: ReadRequest,
+    state: PartitionState,
+  ) {
+    const level = this.table.def.level;
+    if (level.kind !== "child") return;
+    const parent = findTable(level.parent) as CatalogTable;
+    const keyField = parent.columns.find((c) => c.name === level.parentColumn)?.field as string;
+    const field = this.parentCursorField() as string;
+    const since = state.cursor ? new Date(Date.parse(state.cursor) - LOOKBACK_MS).toISOString() : undefined;
+    const parents: { key: string; changed: string }[] = [];
+    const path = fillPath(parent.def.path, {
+      workspace: this.input.workspace ?? "",
+      repo_slug: repo.slug ?? "",
+    });
+    for await (const page of this.client.pages<Record<string, unknown>>(path, {
+      ...level.parentParams,
+      pagelen: parent.def.maxPageLength,
+      ...(since ? { q: `${field} >= ${since}` } : {}),
+      sort: field,
+      fields: `next,values.${keyField},values.${field}`,
+    })) {
+      for (const p of page.values) parents.push({ key: String(p[keyField]), changed: String(p[field]) });
+    }
+    const parentColumn = this.bound.columns.find((c) => c.sourceColumn === level.column);
+    for (const p of parents) {
+      this.checkAborted();
+      const rows: DestinationRow[] = [];
+      await this.stream({ ...request, parentKeys: [p.key] }, async (batch) => {
+        rows.push(...batch.loaded);
+      });
+      await this.load(rows);
+      const scope = this.scopeFor({
+        RepositoryUuid: repo.uuid,
+        ...(parentColumn ? { [level.column]: parentColumn.type === "integer" ? Number(p.key) : p.key } : {}),
+      });
+      this.counts.deleted += await markDeleted(this.pg, this.target, {
+        scope,
+        keys: rows.map((r) => this.keyOf(r)),
+        mode: this.bound.statement.options.deletePolicy,
+        checkpoint: (client) =>
+          saveState(client, this.target.schema, this.target.table, partition, {
+            ...state,
+            cursor: p.changed,
+          }),
+      });
+    }
+  }
+
+  /** Reads in batches of BatchSize; `last` marks the final (possibly empty) batch. */
+  private async stream(
+    request: ReadRequest,
+    onBatch: (rows: { source: SourceRow[]; loaded: DestinationRow[] }, last: boolean) => Promise<void>,
+  ): Promise<void> {
+    const size = this.bound.statement.options.batchSize;
+    let source: SourceRow[] = [];
+    let loaded: DestinationRow[] = [];
+    for await (const row of readTable(this.client, request)) {
+      this.counts.rowsRead++;
+      source.push(row);
+      const out = this.toRow(row);
+      if (out) loaded.push(out);
+      if (source.length >= size) {
+        await onBatch({ source, loaded }, false);
+        source = [];
+        loaded = [];
+        this.progress();
+        this.checkAborted();
+      }
+    }
+    await onBatch({ source, loaded }, true);
+    this.progress();
+  }
+
+  private async load(
+    rows: DestinationRow[],
+    checkpoint?: (client: pg.ClientBase) => Promise<void>,
+  ): Promise<void> {
+    const result = await loadBatch(this.pg, this.target, rows, checkpoint);
+    this.counts.inserted += result.inserted;
+    this.counts.updated += result.updated;
+    this.counts.unchanged += result.unchanged;
+  }
+
+  private keyOf(row: DestinationRow): DestinationRow {
+    return Object.fromEntries(this.keyNames.map((k) => [k, row[k]]));
+  }
+
+  /** Deletion scope by destination column name, for the scope columns the statement selected. */
+  private scopeFor(byCatalogName: Record<string, unknown>): Record<string, unknown> {
+    const scope: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(byCatalogName)) {
+      const column = this.bound.columns.find((c) => c.sourceColumn === name);
+      if (column && value !== undefined) scope[column.destinationName] = value;
+    }
+    return scope;
+  }
+
+  private progress(): void {
+    this.input.onProgress?.({
+      table: this.table.name,
+      rows: this.counts.rowsRead,
+      requests: this.client.counts().requests,
+    });
+  }
+
+  private checkAborted(): void {
+    if (this.input.signal?.aborted)
+      throw new BitbridgeError("RUN_CANCELLED", "The run was cancelled.", {}, 409);
+  }
+}
+
+/** Marks these commits of one repository deleted (soft), removes them (hard), or leaves them (ignore). */
+async function deleteKeys(
+  client: pg.ClientBase,
+  target: TableTarget,
+  bound: BoundReplicate,
+  repositoryUuid: string | undefined,
+  hashes: readonly string[],
+): Promise<number> {
+  const policy = bound.statement.options.deletePolicy;
+  const repo = bound.columns.find((c) => c.sourceColumn === "RepositoryUuid")?.destinationName;
+  const hash = bound.columns.find((c) => c.sourceColumn === "Hash")?.destinationName;
+  if (policy === "ignore" || hashes.length === 0 || !repo || !hash || !repositoryUuid) return 0;
+  const table = qualifiedName(target.schema, target.table);
+  const where = `${quoteIdent(repo)} = $1 AND ${quoteIdent(hash)} = ANY($2::text[])`;
+  const sql =
+    policy === "hard"
+      ? `DELETE FROM ${table} WHERE ${where}`
+      : `UPDATE ${table} SET ${quoteIdent(DELETED_AT_COLUMN)} = now() WHERE ${where} AND ${quoteIdent(DELETED_AT_COLUMN)} IS NULL`;
+  return (await client.query(sql, [repositoryUuid, hashes])).rowCount ?? 0;
+}
+
+/** Source row → destination row (or undefined when the WHERE clause rejects it). */
+function rowBuilder(bound: BoundReplicate): (row: SourceRow) => DestinationRow | undefined {
+  const referenced = [...bound.query.referenced.values()];
+  const columnType = (name: string) => bound.query.referenced.get(name)?.type;
+  const ctx = {
+    column: (ref: Parameters<BoundReplicate["query"]["columnOf"]>[0]) => bound.query.columnOf(ref),
+    columnType: (ref: Parameters<BoundReplicate["query"]["columnOf"]>[0]) =>
+      columnType(bound.query.columnOf(ref)),
+  };
+  const where = bound.query.statement.where ? compile(bound.query.statement.where, ctx) : undefined;
+  const outputs = bound.columns.map((c) => {
+    if (c.sourceColumn) {
+      const api = bound.table.columns.find((x) => x.name === c.sourceColumn);
+      return { name: c.destinationName, raw: api, expr: undefined };
+    }
+    return { name: c.destinationName, raw: undefined, expr: compile(c.expr, ctx) };
+  });
+  const needsValues = where !== undefined || outputs.some((o) => o.expr);
+  return ({ item, ctx: rowCtx }) => {
+    let values: Record<string, unknown> | undefined;
+    if (needsValues) {
+      values = {};
+      for (const c of referenced) values[c.name] = evaluable(c.api?.get(item, rowCtx), c.type);
+      if (where && where({ values }) !== true) return undefined;
+    }
+    const out: DestinationRow = {};
+    for (const o of outputs) {
+      if (o.raw) out[o.name] = o.raw.get(item, rowCtx) ?? null;
+      else if (o.expr && values) out[o.name] = present(o.expr({ values }));
+    }
+    return out;
+  };
+}
+
+function evaluable(value: unknown, type: string): unknown {
+  if (value === undefined || value === null) return null;
+  if (type === "datetime" && typeof value === "string") return new Date(value);
+  return value;
+}
+
+function present(value: unknown): unknown {
+  return value instanceof Date ? value.toISOString() : (value ?? null);
+}
