@@ -69,22 +69,16 @@ export async function runReplicateTask(input: TaskRunInput): Promise<TaskRunResu
     primaryKey: bound.primaryKey,
     naming: "source",
   };
-  const pgClient = new pg.Client(input.destination.config);
-  pgClient.on("error", () => {});
-  try {
-    await pgClient.connect();
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new BitbridgeError(
-      "DESTINATION_CONNECT",
-      `Cannot connect to the destination PostgreSQL: ${message}.`,
-      {},
-      503,
-      {
-        cause: error,
-      },
-    );
-  }
+  const source = bound.query.source;
+  const qualifier = source.kind === "api" ? source.repository : undefined;
+  const request = planRead(bound.query, bound.table, qualifier, {
+    workspace: input.workspace,
+    schema: input.schema,
+  }).request;
+  // One destination connection per repository read at once: each batch is its own transaction.
+  const concurrency = Math.max(1, input.concurrency ?? 4);
+  const pool = new pg.Pool({ ...input.destination.config, max: concurrency });
+  pool.on("error", () => {});
   const counts: Counts = {
     rowsRead: 0,
     inserted: 0,
@@ -94,28 +88,56 @@ export async function runReplicateTask(input: TaskRunInput): Promise<TaskRunResu
     skippedPartitions: 0,
   };
   try {
-    await ensureTable(pgClient, {
-      ...target,
-      options: {
-        dropTable: options.dropTable,
-        truncate: options.truncateTableData,
-        alterSchema: options.alterSchema,
-      },
-    });
-    await ensureStateTable(pgClient, schema);
-    if (input.full || options.dropTable || options.truncateTableData)
-      await clearStates(pgClient, schema, target.table);
-    const run = new TaskRun(
-      input,
-      bound,
-      target,
-      pgClient,
-      await loadStates(pgClient, schema, target.table),
-      counts,
-    );
-    await run.execute();
+    const setup = await connect(pool);
+    let states: Map<string, PartitionState>;
+    try {
+      await ensureTable(setup, {
+        ...target,
+        options: {
+          dropTable: options.dropTable,
+          truncate: options.truncateTableData,
+          alterSchema: options.alterSchema,
+        },
+      });
+      await ensureStateTable(setup, schema);
+      if (input.full || options.dropTable || options.truncateTableData)
+        await clearStates(setup, schema, target.table);
+      states = await loadStates(setup, schema, target.table);
+    } finally {
+      setup.release();
+    }
+    const runWith = (client: pg.ClientBase) =>
+      new TaskRun(input, bound, request, target, client, states, counts);
+    const level = bound.table.def.level;
+    if (level.kind === "account" || level.kind === "workspace") {
+      const client = await connect(pool);
+      try {
+        await runWith(client).executeTopLevel();
+      } finally {
+        client.release();
+      }
+    } else {
+      const queue = await listRepositories(input.client, input.workspace, request.repositories, bound.table);
+      let failed = false;
+      await Promise.all(
+        Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
+          const client = await connect(pool);
+          let broken = false;
+          try {
+            const run = runWith(client);
+            for (let repo = queue.shift(); repo && !failed; repo = queue.shift()) await run.partition(repo);
+          } catch (error) {
+            failed = true;
+            broken = true;
+            throw error;
+          } finally {
+            client.release(broken);
+          }
+        }),
+      );
+    }
   } finally {
-    await pgClient.end().catch(() => {});
+    await pool.end().catch(() => {});
   }
   return {
     sourceTable: bound.table.name,
@@ -128,25 +150,20 @@ export async function runReplicateTask(input: TaskRunInput): Promise<TaskRunResu
 
 class TaskRun {
   private readonly table: CatalogTable;
-  private readonly request: ReadRequest;
   private readonly toRow: (row: SourceRow) => DestinationRow | undefined;
   private readonly keyNames: readonly string[];
 
   constructor(
     private readonly input: TaskRunInput,
     private readonly bound: BoundReplicate,
+    /** What the statement pushes to the API (filters, fields, keys, repositories). */
+    private readonly request: ReadRequest,
     private readonly target: TableTarget,
-    private readonly pg: pg.Client,
+    private readonly pg: pg.ClientBase,
     private readonly states: Map<string, PartitionState>,
     private readonly counts: Counts,
   ) {
     this.table = bound.table;
-    const source = bound.query.source;
-    const qualifier = source.kind === "api" ? source.repository : undefined;
-    this.request = planRead(bound.query, this.table, qualifier, {
-      workspace: input.workspace,
-      schema: input.schema,
-    }).request;
     this.toRow = rowBuilder(bound);
     this.keyNames = bound.primaryKey;
   }
@@ -155,57 +172,35 @@ class TaskRun {
     return this.input.client;
   }
 
-  async execute(): Promise<void> {
+  /** Account- and workspace-level tables: one partition. */
+  async executeTopLevel(): Promise<void> {
     const level = this.table.def.level;
-    if (level.kind === "account" || level.kind === "workspace") {
-      const partition = level.kind === "account" ? "" : (this.input.workspace ?? "");
-      if (this.cursorField() && !this.request.keys) await this.readByCursor(partition, this.request, {});
-      else await this.readFull(partition, this.request, this.scopeFor({}));
-      return;
-    }
-    for (const repo of await this.repositories()) {
-      this.checkAborted();
-      const partition = repo.uuid ?? repo.slug ?? "";
-      const state = this.states.get(partition) ?? {};
-      const request: ReadRequest = { ...this.request, knownRepositories: [repo] };
-      if (
-        this.table.def.pushDriven &&
-        !this.input.full &&
-        state.repositoryUpdatedOn &&
-        state.repositoryUpdatedOn === repo.updated_on
-      ) {
-        this.counts.skippedPartitions++;
-        continue;
-      }
-      const scope = this.scopeFor({ RepositoryUuid: repo.uuid });
-      if (this.table.def.incremental.kind === "commits")
-        await this.readCommits(partition, repo, request, state);
-      else if (level.kind === "child" && this.parentCursorField())
-        await this.readChangedParents(partition, repo, request, state);
-      else if (this.cursorField() && !this.request.keys)
-        await this.readByCursor(partition, request, { repositoryUpdatedOn: repo.updated_on });
-      else await this.readFull(partition, request, scope, { repositoryUpdatedOn: repo.updated_on });
-    }
+    const partition = level.kind === "account" ? "" : (this.input.workspace ?? "");
+    if (this.cursorField() && !this.request.keys) await this.readByCursor(partition, this.request, {});
+    else await this.readFull(partition, this.request, this.scopeFor({}));
   }
 
-  /** The repositories to read: the workspace's list (one request per 100), narrowed as the statement says. */
-  private async repositories(): Promise<Repository[]> {
-    const workspace = this.input.workspace;
-    if (!workspace) {
-      throw new BitbridgeError(
-        "WORKSPACE_REQUIRED",
-        `${this.table.name} is read per workspace: set the source's Workspace property.`,
-      );
+  /** One repository of a repository-level or child table. */
+  async partition(repo: Repository): Promise<void> {
+    this.checkAborted();
+    const level = this.table.def.level;
+    const partition = repo.uuid ?? repo.slug ?? "";
+    const state = this.states.get(partition) ?? {};
+    const request: ReadRequest = { ...this.request, knownRepositories: [repo] };
+    const unchanged =
+      state.repositoryUpdatedOn !== undefined && state.repositoryUpdatedOn === repo.updated_on;
+    if (this.table.def.pushDriven && !this.input.full && unchanged) {
+      this.counts.skippedPartitions++;
+      return;
     }
-    const wanted = this.request.repositories;
-    const repos: Repository[] = [];
-    for await (const page of this.client.pages<Repository>(`/repositories/${encodeURIComponent(workspace)}`, {
-      pagelen: 100,
-      fields: "next,values.uuid,values.slug,values.updated_on",
-    })) {
-      for (const repo of page.values) if (!wanted || wanted.includes(repo.slug ?? "")) repos.push(repo);
-    }
-    return repos;
+    const scope = this.scopeFor({ RepositoryUuid: repo.uuid });
+    if (this.table.def.incremental.kind === "commits")
+      await this.readCommits(partition, repo, request, state);
+    else if (level.kind === "child" && this.parentCursorField())
+      await this.readChangedParents(partition, repo, request, state);
+    else if (this.cursorField() && !this.request.keys)
+      await this.readByCursor(partition, request, { repositoryUpdatedOn: repo.updated_on });
+    else await this.readFull(partition, request, scope, { repositoryUpdatedOn: repo.updated_on });
   }
 
   /** The API field of the incremental column, when BBQL can filter and sort on it. */
@@ -444,6 +439,46 @@ class TaskRun {
     if (this.input.signal?.aborted)
       throw new BitbridgeError("RUN_CANCELLED", "The run was cancelled.", {}, 409);
   }
+}
+
+async function connect(pool: pg.Pool): Promise<pg.PoolClient> {
+  try {
+    return await pool.connect();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new BitbridgeError(
+      "DESTINATION_CONNECT",
+      `Cannot connect to the destination PostgreSQL: ${message}.`,
+      {},
+      503,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+/** The repositories to read: the workspace's list (one request per 100), narrowed as the statement says. */
+async function listRepositories(
+  client: BitbucketClient,
+  workspace: string | undefined,
+  wanted: readonly string[] | undefined,
+  table: CatalogTable,
+): Promise<Repository[]> {
+  if (!workspace) {
+    throw new BitbridgeError(
+      "WORKSPACE_REQUIRED",
+      `${table.name} is read per workspace: set the source's Workspace property.`,
+    );
+  }
+  const repos: Repository[] = [];
+  for await (const page of client.pages<Repository>(`/repositories/${encodeURIComponent(workspace)}`, {
+    pagelen: 100,
+    fields: "next,values.uuid,values.slug,values.updated_on",
+  })) {
+    for (const repo of page.values) if (!wanted || wanted.includes(repo.slug ?? "")) repos.push(repo);
+  }
+  return repos;
 }
 
 /** Marks these commits of one repository deleted (soft), removes them (hard), or leaves them (ignore). */
