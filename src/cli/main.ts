@@ -1,6 +1,8 @@
 import { Command } from "commander";
 import { connectionCommand } from "./connection-command.js";
+import { jobCommand } from "./job-command.js";
 import { queryCommand } from "./query-command.js";
+import { replicateCommand } from "./replicate-command.js";
 import { simCommand } from "./sim-command.js";
 
 /** Entry point of the `bitbridge` command; each subcommand lives in its own module. */
@@ -12,5 +14,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   program.addCommand(simCommand());
   program.addCommand(queryCommand());
   program.addCommand(connectionCommand());
+  program.addCommand(jobCommand());
+  program.addCommand(replicateCommand());
   await program.parseAsync([...argv]);
 }

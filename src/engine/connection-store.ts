@@ -113,7 +113,16 @@ export class ConnectionStore {
   }
 
   async remove(name: string): Promise<void> {
-    const result = await this.pool.query(`DELETE FROM ${APP_SCHEMA}.connections WHERE name = $1`, [name]);
+    let result: pg.QueryResult;
+    try {
+      result = await this.pool.query(`DELETE FROM ${APP_SCHEMA}.connections WHERE name = $1`, [name]);
+    } catch (error) {
+      // Jobs refer to their connections; the database says which ones.
+      if ((error as { code?: string }).code === "23503") {
+        throw new BitbridgeError("CONNECTION_IN_USE", (error as Error).message, {}, 409);
+      }
+      throw error;
+    }
     if (result.rowCount === 0)
       throw new BitbridgeError("CONNECTION_NOT_FOUND", `No saved connection named ${name}.`, {}, 404);
   }

@@ -1,0 +1,757 @@
+import os from "node:os";
+import type pg from "pg";
+import { BitbridgeError } from "../app/errors.js";
+import { APP_SCHEMA } from "../app/migrations.js";
+import { redactSecrets } from "../app/secrets.js";
+import { createClient } from "../bitbucket/client.js";
+import {
+  type ConnectionProperties,
+  connectionPropertiesFrom,
+  parseConnectionString,
+  secretValues,
+} from "../bitbucket/connection-properties.js";
+import { connectionKey, FileTokenStore } from "../bitbucket/token-store.js";
+import type { BitbucketClient } from "../bitbucket/types.js";
+import { type PostgresDestination, postgresConfig } from "../destination/postgres/destination-properties.js";
+import { bindReplicate, formatReplicate, parseReplicateScript } from "../sql/replicate.js";
+import type { ConnectionStore } from "./connection-store.js";
+import { findConnector, propertiesFromString } from "./connectors.js";
+import { describePositions, JobStore, type JobWithTasks, type Task } from "./jobs.js";
+import { runReplicateTask } from "./task-runner.js";
+import type { TaskProgress, TaskRunInput, TaskRunResult } from "./task-runner-types.js";
+
+/** Runs one REPLICATE statement: `runReplicateTask` from task-runner.ts, or a stand-in in tests. */
+export type TaskRunner = (input: TaskRunInput) => Promise<TaskRunResult>;
+
+export type RunTrigger = "manual" | "schedule" | "api" | "cli";
+export type RunStatus = "RUNNING" | "SUCCEEDED" | "FAILED" | "SKIPPED" | "CANCELLED";
+export type LogLevel = "info" | "warn" | "error";
+
+export interface RunDeps {
+  /** The application database. */
+  readonly pool: pg.Pool;
+  /** Saved connections, opened with their secrets. */
+  readonly connections: ConnectionStore;
+  /** Default: `runReplicateTask` from ./task-runner.js, loaded when first needed. */
+  readonly runner?: TaskRunner;
+  /** Default: `createClient` with the OAuth token file for OAuth and client connections. */
+  readonly openClient?: (props: ConnectionProperties, log: (line: string) => void) => BitbucketClient;
+}
+
+export interface RunProgress extends TaskProgress {
+  /** The task's position in the job (1-based; the statement's number for one-off runs). */
+  readonly position: number;
+  /** Which of the tasks being run this is (1-based), and how many there are. */
+  readonly index: number;
+  readonly total: number;
+}
+
+export interface RunOptions {
+  /** Positions of the tasks to run, in job order; default every task. */
+  readonly tasks?: readonly number[];
+  /** Default "manual". */
+  readonly trigger?: RunTrigger;
+  /** Ignore saved incremental state and read everything again. */
+  readonly full?: boolean;
+  readonly onProgress?: (progress: RunProgress) => void;
+  /** Called when a task starts, with its summary so far (status RUNNING). */
+  readonly onTaskStart?: (task: TaskRunSummary, index: number, total: number) => void;
+  /** Called when a task ends, whatever its status (tasks not run after a failure included). */
+  readonly onTaskEnd?: (task: TaskRunSummary, index: number, total: number) => void;
+  /** Receives every line written to run_logs, secrets already masked. */
+  readonly log?: (level: LogLevel, message: string) => void;
+  /** Aborting stops the running task (when the runner honours it) and cancels the ones after it. */
+  readonly signal?: AbortSignal;
+}
+
+export interface TaskRunSummary {
+  readonly taskRunId: number;
+  readonly taskId: number | null;
+  readonly position: number;
+  readonly statement: string;
+  readonly status: RunStatus;
+  readonly sourceTable: string | undefined;
+  readonly destinationTable: string | undefined;
+  readonly rowsRead: number;
+  readonly inserted: number;
+  readonly updated: number;
+  readonly unchanged: number;
+  readonly deleted: number;
+  readonly requests: number;
+  readonly durationMs: number;
+  readonly error: string | undefined;
+}
+
+export interface RunSummary {
+  readonly runId: number;
+  readonly jobId: number | null;
+  readonly status: RunStatus;
+  readonly trigger: RunTrigger;
+  readonly tasks: readonly TaskRunSummary[];
+  readonly rowsRead: number;
+  readonly inserted: number;
+  readonly updated: number;
+  readonly deleted: number;
+  readonly requests: number;
+  readonly durationMs: number;
+  /** Why the run failed, was skipped or cancelled (secrets masked, never a stack). */
+  readonly error: string | undefined;
+}
+
+interface PlannedTask {
+  readonly taskId: number | null;
+  readonly position: number;
+  readonly statement: string;
+}
+
+interface Endpoints {
+  readonly source: ConnectionProperties;
+  readonly destination: PostgresDestination;
+  /** Secret values of both connections, masked in everything stored. */
+  readonly secrets: readonly string[];
+}
+
+const S = APP_SCHEMA;
+/** First key of the per-job advisory lock (the second is the job's id). */
+const JOB_LOCK = 0x62627232;
+
+/**
+ * Runs a job's tasks (all, or the positions in `options.tasks`) in order, recording a run, a task run per
+ * task and the log lines. The first failing task fails the run and the tasks after it are not run (recorded
+ * as SKIPPED): tasks often depend on each other's tables, and a broken source or destination would fail them
+ * all again. A job already running elsewhere is not run twice: the attempt is recorded as SKIPPED.
+ */
+export async function runJob(
+  deps: RunDeps,
+  job: string | JobWithTasks,
+  options: RunOptions = {},
+): Promise<RunSummary> {
+  const store = new JobStore(deps.pool);
+  const loaded = typeof job === "string" ? await store.get(job) : job;
+  const tasks = selectTasks(loaded, options.tasks);
+  const trigger = options.trigger ?? "manual";
+
+  const lock = await deps.pool.connect();
+  try {
+    const locked = await lock.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1, $2) AS ok", [
+      JOB_LOCK,
+      loaded.id,
+    ]);
+    if (!locked.rows[0]?.ok) return await skipped(deps.pool, loaded, trigger, options.full === true);
+    try {
+      return await execute(
+        deps,
+        { jobId: loaded.id, label: `job ${loaded.name}`, trigger, tasks },
+        async () => {
+          const source = await deps.connections.get(loaded.source);
+          const destination = await deps.connections.get(loaded.destination);
+          return {
+            source: connectionPropertiesFrom(source.properties),
+            destination: postgresConfig(destination.properties),
+            secrets: [
+              ...secretsOf(source.connector, source.properties),
+              ...secretsOf(destination.connector, destination.properties),
+            ],
+          };
+        },
+        options,
+      );
+    } finally {
+      await lock.query("SELECT pg_advisory_unlock($1, $2)", [JOB_LOCK, loaded.id]).catch(() => {});
+    }
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * A one-off run (`bitbridge replicate`): the REPLICATE statements of `statement`, one task each, from
+ * `source` to `destination`. Each is a saved connection's name or a connection string (`AuthScheme=...`
+ * for Bitbucket; `postgres://...` or `Server=...;Database=...` for PostgreSQL). The statements are checked
+ * before anything runs (syntax and binding errors carry offsets into `statement`). Recorded as a run
+ * without a job, trigger "cli" unless given.
+ */
+export async function runStatement(
+  deps: RunDeps,
+  input: { statement: string; source: string; destination: string },
+  options: Omit<RunOptions, "tasks"> = {},
+): Promise<RunSummary> {
+  const parsed = parseReplicateScript(input.statement);
+  if (parsed.length === 0) {
+    throw new BitbridgeError(
+      "TASK_EMPTY",
+      "Give a REPLICATE statement, e.g. REPLICATE [Issues] or REPLICATE Prs SELECT Id, Title FROM PullRequests.",
+    );
+  }
+  const tasks = parsed.map((statement, i) => {
+    bindReplicate(input.statement, statement);
+    return { taskId: null, position: i + 1, statement: formatReplicate(statement) };
+  });
+  const source = await resolveSource(deps.connections, input.source);
+  const destination = await resolveDestination(deps.connections, input.destination);
+  return execute(
+    deps,
+    { jobId: null, label: "replicate", trigger: options.trigger ?? "cli", tasks },
+    async () => ({
+      source: source.props,
+      destination: destination.destination,
+      secrets: [...source.secrets, ...destination.secrets],
+    }),
+    options,
+  );
+}
+
+/** A Bitbucket source: a saved connection's name or a connection string. */
+export async function resolveSource(
+  connections: ConnectionStore,
+  text: string,
+): Promise<{ props: ConnectionProperties; secrets: string[] }> {
+  if (text.includes("=")) {
+    const props = parseConnectionString(text);
+    return { props, secrets: secretValues(props) };
+  }
+  const saved = await connections.get(text);
+  if (saved.connector !== "bitbucket") {
+    throw new BitbridgeError(
+      "CONNECTION_KIND",
+      `Connection ${text} is a ${saved.connector} ${saved.kind}, not a Bitbucket source.`,
+    );
+  }
+  return {
+    props: connectionPropertiesFrom(saved.properties),
+    secrets: secretsOf("bitbucket", saved.properties),
+  };
+}
+
+/** A PostgreSQL destination: a saved connection's name, a `postgres://` URL or `Server=...;Database=...` properties. */
+export async function resolveDestination(
+  connections: ConnectionStore,
+  text: string,
+): Promise<{ destination: PostgresDestination; secrets: string[] }> {
+  let values: Record<string, string>;
+  if (/^postgres(ql)?:\/\//i.test(text.trim())) {
+    values = { URL: text.trim() };
+  } else if (text.includes("=")) {
+    values = propertiesFromString(findConnector("postgresql"), text);
+  } else {
+    const saved = await connections.get(text);
+    if (saved.connector !== "postgresql") {
+      throw new BitbridgeError(
+        "CONNECTION_KIND",
+        `Connection ${text} is a ${saved.connector} ${saved.kind}, not a PostgreSQL destination.`,
+      );
+    }
+    values = { ...saved.properties };
+  }
+  return { destination: postgresConfig(values), secrets: secretsOf("postgresql", values) };
+}
+
+/** Secret property values of a connection, plus the password inside a URL. */
+function secretsOf(connector: string, values: Readonly<Record<string, string>>): string[] {
+  const names = new Set(
+    findConnector(connector)
+      .properties.filter((p) => p.secret)
+      .map((p) => p.name.toLowerCase()),
+  );
+  const out: string[] = [];
+  for (const [name, value] of Object.entries(values)) {
+    if (!names.has(name.toLowerCase())) continue;
+    out.push(value);
+    try {
+      const password = new URL(value).password;
+      if (password) out.push(password, decodeURIComponent(password));
+    } catch {
+      // not a URL
+    }
+  }
+  return out;
+}
+
+function selectTasks(job: JobWithTasks, positions: readonly number[] | undefined): PlannedTask[] {
+  if (job.tasks.length === 0) {
+    throw new BitbridgeError(
+      "JOB_NO_TASKS",
+      `Job ${job.name} has no tasks; add one with bitbridge job add-task ${job.name} "REPLICATE ...".`,
+    );
+  }
+  const wanted = positions === undefined || positions.length === 0 ? undefined : new Set(positions);
+  if (wanted) {
+    const missing = [...wanted].filter((p) => !job.tasks.some((t) => t.position === p));
+    if (missing.length > 0) {
+      throw new BitbridgeError(
+        "TASK_NOT_FOUND",
+        `Job ${job.name} has no task at position ${missing.join(", ")}; its tasks are at positions ${describePositions(job.tasks.map((t) => t.position))}.`,
+        {},
+        404,
+      );
+    }
+  }
+  return job.tasks
+    .filter((t: Task) => wanted === undefined || wanted.has(t.position))
+    .map((t) => ({ taskId: t.id, position: t.position, statement: t.statement }));
+}
+
+async function skipped(
+  pool: pg.Pool,
+  job: JobWithTasks,
+  trigger: RunTrigger,
+  full: boolean,
+): Promise<RunSummary> {
+  const running = await pool.query<{ id: string; started_at: Date }>(
+    `SELECT id, started_at FROM ${S}.runs WHERE job_id = $1 AND status = 'RUNNING' ORDER BY id DESC LIMIT 1`,
+    [job.id],
+  );
+  const current = running.rows[0];
+  const error = `Job ${job.name} is already running${current ? ` (run ${current.id}, started ${current.started_at.toISOString()})` : ""}; this run was skipped.`;
+  const inserted = await pool.query<{ id: string }>(
+    `INSERT INTO ${S}.runs (job_id, trigger, status, full_reload, finished_at, error, worker, pid)
+     VALUES ($1, $2, 'SKIPPED', $3, now(), $4, $5, $6) RETURNING id`,
+    [job.id, trigger, full, error, os.hostname(), String(process.pid)],
+  );
+  return {
+    runId: Number(inserted.rows[0]?.id),
+    jobId: job.id,
+    status: "SKIPPED",
+    trigger,
+    tasks: [],
+    rowsRead: 0,
+    inserted: 0,
+    updated: 0,
+    deleted: 0,
+    requests: 0,
+    durationMs: 0,
+    error,
+  };
+}
+
+function defaultClient(props: ConnectionProperties, log: (line: string) => void): BitbucketClient {
+  const tokenStore =
+    props.authScheme === "OAuth" || props.authScheme === "client"
+      ? new FileTokenStore({ connection: connectionKey(props) })
+      : undefined;
+  return createClient(props, { ...(tokenStore && { tokenStore }), log });
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function execute(
+  deps: RunDeps,
+  plan: { jobId: number | null; label: string; trigger: RunTrigger; tasks: readonly PlannedTask[] },
+  open: () => Promise<Endpoints>,
+  options: RunOptions,
+): Promise<RunSummary> {
+  const { pool } = deps;
+  const started = performance.now();
+  const run = await pool.query<{ id: string }>(
+    `INSERT INTO ${S}.runs (job_id, trigger, status, full_reload, worker, pid)
+     VALUES ($1, $2, 'RUNNING', $3, $4, $5) RETURNING id`,
+    [plan.jobId, plan.trigger, options.full === true, os.hostname(), String(process.pid)],
+  );
+  const runId = Number(run.rows[0]?.id);
+  let secrets: readonly string[] = [];
+  const redact = (text: string) => redactSecrets(text, secrets);
+
+  let pending: Promise<unknown> = Promise.resolve();
+  const log = (level: LogLevel, message: string, taskRunId: number | null = null) => {
+    const text = redact(message);
+    options.log?.(level, text);
+    pending = pending
+      .then(() =>
+        pool.query(
+          `INSERT INTO ${S}.run_logs (run_id, task_run_id, level, message) VALUES ($1, $2, $3, $4)`,
+          [runId, taskRunId, level, text],
+        ),
+      )
+      .catch(() => {});
+  };
+
+  const results: TaskRunSummary[] = [];
+  let status: RunStatus = "SUCCEEDED";
+  let error: string | undefined;
+  const total = plan.tasks.length;
+  const notRun = async (task: PlannedTask, index: number, taskStatus: RunStatus) => {
+    const row = await pool.query<{ id: string }>(
+      `INSERT INTO ${S}.task_runs (run_id, task_id, position, statement, status) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+      [runId, task.taskId, task.position, task.statement, taskStatus],
+    );
+    const summary = emptySummary(Number(row.rows[0]?.id), task, taskStatus);
+    results.push(summary);
+    options.onTaskEnd?.(summary, index, total);
+  };
+
+  try {
+    log(
+      "info",
+      `Run ${runId} of ${plan.label} started: ${total} task(s)${options.full ? ", full reload" : ""}.`,
+    );
+    let endpoints: Endpoints | undefined;
+    let runner: TaskRunner | undefined;
+    let client: BitbucketClient | undefined;
+    try {
+      endpoints = await open();
+      secrets = endpoints.secrets;
+      runner = deps.runner ?? runReplicateTask;
+      client = (deps.openClient ?? defaultClient)(endpoints.source, (line) => log("info", line));
+    } catch (e) {
+      status = "FAILED";
+      error = redact(messageOf(e));
+      log("error", `Cannot start: ${error}`);
+    }
+
+    for (const [i, task] of plan.tasks.entries()) {
+      const index = i + 1;
+      if (status !== "SUCCEEDED" || !endpoints || !runner || !client) {
+        await notRun(task, index, status === "CANCELLED" ? "CANCELLED" : "SKIPPED");
+        continue;
+      }
+      if (options.signal?.aborted) {
+        status = "CANCELLED";
+        error = "The run was cancelled.";
+        log("warn", `Cancelled before task ${task.position}.`);
+        await notRun(task, index, "CANCELLED");
+        continue;
+      }
+      const row = await pool.query<{ id: string }>(
+        `INSERT INTO ${S}.task_runs (run_id, task_id, position, statement, status, started_at)
+         VALUES ($1, $2, $3, $4, 'RUNNING', now()) RETURNING id`,
+        [runId, task.taskId, task.position, task.statement],
+      );
+      const taskRunId = Number(row.rows[0]?.id);
+      options.onTaskStart?.(emptySummary(taskRunId, task, "RUNNING"), index, total);
+      log("info", `Task ${task.position} started: ${task.statement}`, taskRunId);
+      const taskStarted = performance.now();
+      let summary: TaskRunSummary;
+      try {
+        const result = await runner({
+          statement: task.statement,
+          client,
+          ...(endpoints.source.workspace !== undefined && { workspace: endpoints.source.workspace }),
+          ...(endpoints.source.schema !== undefined && { schema: endpoints.source.schema }),
+          destination: endpoints.destination,
+          full: options.full === true,
+          onProgress: (progress) =>
+            options.onProgress?.({ ...progress, position: task.position, index, total }),
+          log: (level, message) => log(level, message, taskRunId),
+          ...(options.signal && { signal: options.signal }),
+        });
+        summary = {
+          taskRunId,
+          taskId: task.taskId,
+          position: task.position,
+          statement: task.statement,
+          status: "SUCCEEDED",
+          sourceTable: result.sourceTable,
+          destinationTable: result.destinationTable,
+          rowsRead: result.rowsRead,
+          inserted: result.inserted,
+          updated: result.updated,
+          unchanged: result.unchanged,
+          deleted: result.deleted,
+          requests: result.requests,
+          durationMs: Math.round(result.durationMs),
+          error: undefined,
+        };
+        log(
+          "info",
+          `Task ${task.position} succeeded: ${result.sourceTable} into ${result.destinationTable}, ${result.rowsRead} row(s) read, ${result.inserted} inserted, ${result.updated} updated, ${result.deleted} deleted, ${result.requests} request(s)${result.skippedPartitions > 0 ? `, ${result.skippedPartitions} unchanged repositories skipped` : ""}.`,
+          taskRunId,
+        );
+      } catch (e) {
+        const cancelled = options.signal?.aborted === true;
+        const message = cancelled ? "The run was cancelled." : redact(messageOf(e));
+        status = cancelled ? "CANCELLED" : "FAILED";
+        error = cancelled ? message : `Task ${task.position} failed: ${message}`;
+        summary = {
+          ...emptySummary(taskRunId, task, status),
+          durationMs: Math.round(performance.now() - taskStarted),
+          error: message,
+        };
+        log(
+          cancelled ? "warn" : "error",
+          `Task ${task.position} ${cancelled ? "cancelled" : "failed"}: ${message}`,
+          taskRunId,
+        );
+      }
+      await pool.query(
+        `UPDATE ${S}.task_runs SET status = $2, source_table = $3, destination_table = $4, finished_at = now(),
+           rows_read = $5, inserted = $6, updated = $7, unchanged = $8, deleted = $9, requests = $10,
+           duration_ms = $11, error = $12
+         WHERE id = $1`,
+        [
+          taskRunId,
+          summary.status,
+          summary.sourceTable ?? null,
+          summary.destinationTable ?? null,
+          summary.rowsRead,
+          summary.inserted,
+          summary.updated,
+          summary.unchanged,
+          summary.deleted,
+          summary.requests,
+          summary.durationMs,
+          summary.error ?? null,
+        ],
+      );
+      results.push(summary);
+      options.onTaskEnd?.(summary, index, total);
+    }
+  } catch (e) {
+    // Recording itself failed (the application database went away?): still try to close the run.
+    status = "FAILED";
+    error = redact(messageOf(e));
+  }
+
+  const totals = {
+    rowsRead: sum(results, "rowsRead"),
+    inserted: sum(results, "inserted"),
+    updated: sum(results, "updated"),
+    deleted: sum(results, "deleted"),
+    requests: sum(results, "requests"),
+  };
+  const durationMs = Math.round(performance.now() - started);
+  log(
+    status === "SUCCEEDED" ? "info" : status === "CANCELLED" ? "warn" : "error",
+    `Run ${runId} ${status.toLowerCase()}: ${totals.rowsRead} row(s) read, ${totals.requests} request(s), ${durationMs} ms.`,
+  );
+  await pending;
+  await pool.query(
+    `UPDATE ${S}.runs SET status = $2, finished_at = now(), rows_read = $3, inserted = $4, updated = $5,
+       deleted = $6, requests = $7, error = $8
+     WHERE id = $1`,
+    [
+      runId,
+      status,
+      totals.rowsRead,
+      totals.inserted,
+      totals.updated,
+      totals.deleted,
+      totals.requests,
+      error ?? null,
+    ],
+  );
+  return {
+    runId,
+    jobId: plan.jobId,
+    status,
+    trigger: plan.trigger,
+    tasks: results,
+    ...totals,
+    durationMs,
+    error,
+  };
+}
+
+function emptySummary(taskRunId: number, task: PlannedTask, status: RunStatus): TaskRunSummary {
+  return {
+    taskRunId,
+    taskId: task.taskId,
+    position: task.position,
+    statement: task.statement,
+    status,
+    sourceTable: undefined,
+    destinationTable: undefined,
+    rowsRead: 0,
+    inserted: 0,
+    updated: 0,
+    unchanged: 0,
+    deleted: 0,
+    requests: 0,
+    durationMs: 0,
+    error: undefined,
+  };
+}
+
+function sum(
+  rows: readonly TaskRunSummary[],
+  key: "rowsRead" | "inserted" | "updated" | "deleted" | "requests",
+): number {
+  return rows.reduce((total, r) => total + r[key], 0);
+}
+
+// ---- History -------------------------------------------------------------------------------------
+
+export interface RunRecord {
+  readonly id: number;
+  readonly jobId: number | null;
+  /** The job's name; null for one-off runs. */
+  readonly job: string | null;
+  readonly trigger: RunTrigger;
+  readonly status: RunStatus;
+  readonly fullReload: boolean;
+  readonly startedAt: Date;
+  readonly finishedAt: Date | null;
+  /** Null while running. */
+  readonly durationMs: number | null;
+  readonly rowsRead: number;
+  readonly inserted: number;
+  readonly updated: number;
+  readonly deleted: number;
+  readonly requests: number;
+  readonly error: string | null;
+  readonly worker: string | null;
+  readonly pid: string | null;
+}
+
+export interface TaskRunRecord {
+  readonly id: number;
+  readonly taskId: number | null;
+  readonly position: number;
+  readonly statement: string;
+  readonly status: RunStatus;
+  readonly sourceTable: string | null;
+  readonly destinationTable: string | null;
+  readonly startedAt: Date | null;
+  readonly finishedAt: Date | null;
+  readonly rowsRead: number;
+  readonly inserted: number;
+  readonly updated: number;
+  readonly unchanged: number;
+  readonly deleted: number;
+  readonly requests: number;
+  readonly durationMs: number | null;
+  readonly error: string | null;
+}
+
+export interface RunLogRecord {
+  readonly id: number;
+  readonly taskRunId: number | null;
+  /** The task's position, for lines written during a task. */
+  readonly position: number | null;
+  readonly at: Date;
+  readonly level: LogLevel;
+  readonly message: string;
+}
+
+interface RunRow {
+  id: string;
+  job_id: string | null;
+  job: string | null;
+  trigger: RunTrigger;
+  status: RunStatus;
+  full_reload: boolean;
+  started_at: Date;
+  finished_at: Date | null;
+  rows_read: string;
+  inserted: string;
+  updated: string;
+  deleted: string;
+  requests: string;
+  error: string | null;
+  worker: string | null;
+  pid: string | null;
+}
+
+const RUN_SELECT = `SELECT r.*, j.name AS job FROM ${S}.runs r LEFT JOIN ${S}.jobs j ON j.id = r.job_id`;
+
+/** Past and current runs, their tasks and their log lines. */
+export class RunHistory {
+  constructor(private readonly pool: pg.Pool) {}
+
+  /** Newest first; a job's runs (by name) or every run, one-off runs included. */
+  async history(job?: string, limit = 20): Promise<RunRecord[]> {
+    const jobId = job === undefined ? null : (await new JobStore(this.pool).get(job)).id;
+    const rows = await this.pool.query<RunRow>(
+      `${RUN_SELECT} WHERE $1::bigint IS NULL OR r.job_id = $1 ORDER BY r.started_at DESC, r.id DESC LIMIT $2`,
+      [jobId, Math.max(1, Math.floor(limit))],
+    );
+    return rows.rows.map(toRun);
+  }
+
+  async get(runId: number): Promise<RunRecord & { readonly tasks: readonly TaskRunRecord[] }> {
+    const rows = await this.pool.query<RunRow>(`${RUN_SELECT} WHERE r.id = $1`, [runId]);
+    const row = rows.rows[0];
+    if (!row) throw new BitbridgeError("RUN_NOT_FOUND", `No run with id ${runId}.`, {}, 404);
+    const tasks = await this.pool.query<{
+      id: string;
+      task_id: string | null;
+      position: number;
+      statement: string;
+      status: RunStatus;
+      source_table: string | null;
+      destination_table: string | null;
+      started_at: Date | null;
+      finished_at: Date | null;
+      rows_read: string;
+      inserted: string;
+      updated: string;
+      unchanged: string;
+      deleted: string;
+      requests: string;
+      duration_ms: string | null;
+      error: string | null;
+    }>(`SELECT * FROM ${S}.task_runs WHERE run_id = $1 ORDER BY position`, [runId]);
+    return {
+      ...toRun(row),
+      tasks: tasks.rows.map((t) => ({
+        id: Number(t.id),
+        taskId: t.task_id === null ? null : Number(t.task_id),
+        position: t.position,
+        statement: t.statement,
+        status: t.status,
+        sourceTable: t.source_table,
+        destinationTable: t.destination_table,
+        startedAt: t.started_at,
+        finishedAt: t.finished_at,
+        rowsRead: Number(t.rows_read),
+        inserted: Number(t.inserted),
+        updated: Number(t.updated),
+        unchanged: Number(t.unchanged),
+        deleted: Number(t.deleted),
+        requests: Number(t.requests),
+        durationMs: t.duration_ms === null ? null : Number(t.duration_ms),
+        error: t.error,
+      })),
+    };
+  }
+
+  /** A run's log lines in the order written. */
+  async logs(runId: number): Promise<RunLogRecord[]> {
+    const exists = await this.pool.query(`SELECT 1 FROM ${S}.runs WHERE id = $1`, [runId]);
+    if (exists.rowCount === 0) throw new BitbridgeError("RUN_NOT_FOUND", `No run with id ${runId}.`, {}, 404);
+    const rows = await this.pool.query<{
+      id: string;
+      task_run_id: string | null;
+      position: number | null;
+      at: Date;
+      level: LogLevel;
+      message: string;
+    }>(
+      `SELECT l.id, l.task_run_id, t.position, l.at, l.level, l.message
+         FROM ${S}.run_logs l LEFT JOIN ${S}.task_runs t ON t.id = l.task_run_id
+        WHERE l.run_id = $1 ORDER BY l.id`,
+      [runId],
+    );
+    return rows.rows.map((r) => ({
+      id: Number(r.id),
+      taskRunId: r.task_run_id === null ? null : Number(r.task_run_id),
+      position: r.position,
+      at: r.at,
+      level: r.level,
+      message: r.message,
+    }));
+  }
+}
+
+function toRun(r: RunRow): RunRecord {
+  return {
+    id: Number(r.id),
+    jobId: r.job_id === null ? null : Number(r.job_id),
+    job: r.job,
+    trigger: r.trigger,
+    status: r.status,
+    fullReload: r.full_reload,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    durationMs: r.finished_at === null ? null : r.finished_at.getTime() - r.started_at.getTime(),
+    rowsRead: Number(r.rows_read),
+    inserted: Number(r.inserted),
+    updated: Number(r.updated),
+    deleted: Number(r.deleted),
+    requests: Number(r.requests),
+    error: r.error,
+    worker: r.worker,
+    pid: r.pid,
+  };
+}
