@@ -4,6 +4,7 @@ import { jobCommand } from "./job-command.js";
 import { queryCommand } from "./query-command.js";
 import { replicateCommand } from "./replicate-command.js";
 import { simCommand } from "./sim-command.js";
+import { startCommand } from "./start-command.js";
 
 /** Entry point of the `bitbridge` command; each subcommand lives in its own module. */
 export async function main(argv: readonly string[]): Promise<void> {
@@ -11,6 +12,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     .description("Replicate Bitbucket Cloud into PostgreSQL and serve it as OData 4.0 for Salesforce Connect")
     .version("0.1.0")
     .showHelpAfterError();
+  program.addCommand(startCommand());
   program.addCommand(simCommand());
   program.addCommand(queryCommand());
   program.addCommand(connectionCommand());

@@ -86,6 +86,36 @@ export class ConnectionStore {
     }
   }
 
+  /** Adds the connection, or replaces the properties of the one with that name (jobs keep using it). */
+  async save(input: {
+    name: string;
+    connector: string;
+    properties: Readonly<Record<string, string>>;
+  }): Promise<SavedConnection> {
+    const existing = (
+      await this.pool.query<Row>(`SELECT * FROM ${APP_SCHEMA}.connections WHERE name = $1`, [input.name])
+    ).rows[0];
+    if (!existing) return this.add(input);
+    const connector = findConnector(input.connector);
+    if (connector.name !== existing.connector) {
+      throw new BitbridgeError(
+        "CONNECTION_EXISTS",
+        `Connection ${input.name} is a ${existing.connector} connection, not ${connector.name}.`,
+      );
+    }
+    connector.validate(input.properties);
+    const { plain, secret } = split(connector, input.properties);
+    const sealed =
+      Object.keys(secret).length > 0
+        ? encryptSecret(JSON.stringify(secret), this.key(), context(existing.id))
+        : null;
+    const updated = await this.pool.query<Row>(
+      `UPDATE ${APP_SCHEMA}.connections SET properties = $2, secrets = $3, updated_at = now() WHERE id = $1 RETURNING *`,
+      [existing.id, plain, sealed],
+    );
+    return this.open(updated.rows[0] as Row);
+  }
+
   async list(label?: string): Promise<SavedConnection[]> {
     const rows = await this.pool.query<Row>(
       `SELECT * FROM ${APP_SCHEMA}.connections WHERE $1::text IS NULL OR $1 = ANY(labels) ORDER BY name`,
