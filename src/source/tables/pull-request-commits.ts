@@ -1,6 +1,16 @@
 import type { Commit } from "../../bitbucket/api-types.js";
-import { column, defineTable } from "../table.js";
+import { defineTable } from "../table.js";
+import { Commits } from "./commits.js";
 import { PULL_REQUEST_STATES } from "./pull-requests.js";
+
+const PULL_REQUEST_COMMIT_COLUMNS = [
+  "Hash",
+  "Date",
+  "Message",
+  "AuthorRaw",
+  "AuthorUuid",
+  "AuthorDisplayName",
+];
 
 export const PullRequestCommits = defineTable<Commit>({
   name: "PullRequestCommits",
@@ -23,21 +33,6 @@ export const PullRequestCommits = defineTable<Commit>({
   bbql: false,
   primaryKey: ["RepositoryUuid", "PullRequestId", "Hash"],
   incremental: { kind: "full", reason: "re-read for pull requests that changed" },
-  columns: [
-    column("Hash", "string", "Commit hash.", (c) => c.hash, { field: "hash" }),
-    column("Date", "datetime", "Author date.", (c) => c.date, { field: "date" }),
-    column("Message", "string", "Commit message.", (c) => c.message, { field: "message" }),
-    column("AuthorRaw", "string", "Author as recorded by git (Name <email>).", (c) => c.author?.raw, {
-      field: "author.raw",
-    }),
-    column(
-      "AuthorUuid",
-      "string",
-      "Bitbucket account of the author, when matched.",
-      (c) => c.author?.user?.uuid,
-      {
-        field: "author.user.uuid",
-      },
-    ),
-  ],
+  // The same commit objects as the Commits table: reuse its column definitions.
+  columns: Commits.columns.filter((c) => PULL_REQUEST_COMMIT_COLUMNS.includes(c.name)),
 });
