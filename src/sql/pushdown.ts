@@ -226,7 +226,7 @@ export function toBbql(
       if (expr.negated || expr.escape || expr.expr.kind !== "column" || expr.pattern.kind !== "literal")
         return undefined;
       const c = field(expr.expr);
-      if (!c || c.type !== "string" || expr.pattern.type !== "string") return undefined;
+      if (c?.type !== "string" || expr.pattern.type !== "string") return undefined;
       const longest = expr.pattern.value.split(/[%_]/).reduce((a, b) => (b.length > a.length ? b : a), "");
       return longest ? `${c.field} ~ ${quote(longest)}` : undefined;
     }

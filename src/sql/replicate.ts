@@ -309,7 +309,7 @@ export function bindReplicate(
 
   const seen = new Map<string, ReplicateColumn>();
   for (const c of columns) {
-    checkIdentifier(sql, c.span, c.name, c.destinationName, "column", naming);
+    checkIdentifier(sql, c.span, c.name, c.destinationName, "column");
     const key = c.destinationName.toLowerCase();
     const first = seen.get(key);
     if (first !== undefined) {
@@ -329,14 +329,7 @@ export function bindReplicate(
   }
 
   const destinationName = `${statement.options.tableNamePrefix}${convertName(statement.destination.name, naming)}`;
-  checkIdentifier(
-    sql,
-    statement.destination.span,
-    statement.destination.name,
-    destinationName,
-    "table",
-    naming,
-  );
+  checkIdentifier(sql, statement.destination.span, statement.destination.name, destinationName, "table");
 
   const incrementalColumn = incremental(sql, statement, query, table, columns);
   const keyColumns = query.grouped
@@ -447,7 +440,6 @@ function checkIdentifier(
   written: string,
   name: string,
   what: "column" | "table",
-  naming: NamingPolicy,
 ): void {
   const fail = (problem: string) =>
     new SqlBindError(

@@ -18,7 +18,9 @@ describe("bitbridge start (the README's main job)", () => {
     const env = { DATABASE_URL: db.url, BITBRIDGE_HOME: home };
     const first = await runCli(["start", "--exit", "--port", "0"], { env });
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toMatch(/^Replicated [\d,]+ rows in [\d.]+ s \(15 tasks, [\d,]+ API requests\); run 1\./m);
+    expect(first.stdout).toMatch(
+      /^Replicated [\d,]+ rows in [\d.]+ s \(15 tasks, [\d,]+ API requests\); run 1\./m,
+    );
     expect(first.stdout).toContain("bitbucket.pull_requests");
     const counts = await db.pool.query(
       `SELECT (SELECT count(*) FROM bitbucket.pull_requests)::int AS prs, (SELECT count(*) FROM bitbucket.commits)::int AS commits`,
@@ -27,7 +29,8 @@ describe("bitbridge start (the README's main job)", () => {
     expect(counts.rows[0].commits).toBeGreaterThan(0);
     const second = await runCli(["start", "--exit", "--port", "0"], { env });
     expect(second.code, second.stderr).toBe(0);
-    const requests = (text: string) => Number(/([\d,]+) API requests\); run/.exec(text)?.[1]?.replace(/,/g, ""));
+    const requests = (text: string) =>
+      Number(/([\d,]+) API requests\); run/.exec(text)?.[1]?.replace(/,/g, ""));
     expect(requests(second.stdout)).toBeLessThan(requests(first.stdout));
     expect(second.stderr).not.toContain("Created job");
     // Nothing changed at the source: nothing inserted, updated or deleted.
