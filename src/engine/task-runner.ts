@@ -3,7 +3,13 @@ import { BitbridgeError } from "../app/errors.js";
 import type { Repository } from "../bitbucket/api-types.js";
 import type { BitbucketClient } from "../bitbucket/types.js";
 import { ensureTable, loadBatch, markDeleted, type TableTarget } from "../destination/postgres/index.js";
-import { DELETED_AT_COLUMN, qualifiedName, quoteIdent } from "../destination/postgres/naming.js";
+import {
+  convertName,
+  DELETED_AT_COLUMN,
+  type NamingPolicy,
+  qualifiedName,
+  quoteIdent,
+} from "../destination/postgres/naming.js";
 import { type CatalogTable, findTable } from "../source/catalog.js";
 import { fillPath, type ReadRequest, readTable, type SourceRow } from "../source/reader.js";
 import { compile } from "../sql/evaluate.js";
@@ -44,17 +50,14 @@ export async function runReplicateTask(input: TaskRunInput): Promise<TaskRunResu
       `A task runs exactly one REPLICATE statement, not ${statements.length}.`,
     );
   }
-  const bound = bindReplicate(input.statement, statement, { naming: input.naming });
+  const bound = withKeyColumns(
+    bindReplicate(input.statement, statement, { naming: input.naming }),
+    input.naming,
+  );
   if (bound.query.grouped) {
     throw new BitbridgeError(
       "REPLICATE_UNSUPPORTED",
       "REPLICATE with GROUP BY or aggregates is not supported yet: replicate the rows and aggregate in PostgreSQL (a view).",
-    );
-  }
-  if (bound.primaryKey.length === 0) {
-    throw new BitbridgeError(
-      "REPLICATE_KEY_REQUIRED",
-      `Select the key columns of ${bound.table.name} (${bound.table.primaryKey.join(", ")}) as they are, so rows can be merged.`,
     );
   }
   const options = statement.options;
@@ -500,6 +503,44 @@ async function deleteKeys(
       ? `DELETE FROM ${table} WHERE ${where}`
       : `UPDATE ${table} SET ${quoteIdent(DELETED_AT_COLUMN)} = now() WHERE ${where} AND ${quoteIdent(DELETED_AT_COLUMN)} IS NULL`;
   return (await client.query(sql, [repositoryUuid, hashes])).rowCount ?? 0;
+}
+
+/**
+ * Rows are merged by the table's key, so key columns the statement did not select are replicated too
+ * (`REPLICATE [Issues] SELECT [Title], [ContentRaw] FROM [Issues] WHERE [Id] = 1` keeps RepositoryUuid
+ * and Id), named by the naming policy.
+ */
+function withKeyColumns(bound: BoundReplicate, naming: NamingPolicy | undefined): BoundReplicate {
+  if (bound.primaryKey.length > 0 || bound.query.grouped) return bound;
+  const columns = [...bound.columns];
+  const primaryKey: string[] = [];
+  for (const key of bound.table.primaryKey) {
+    const selected = columns.find((c) => c.sourceColumn === key && c.name === key);
+    if (selected) {
+      primaryKey.push(selected.destinationName);
+      continue;
+    }
+    const destinationName = convertName(key, naming);
+    const clash = columns.find((c) => c.destinationName === destinationName);
+    if (clash) {
+      throw new BitbridgeError(
+        "REPLICATE_KEY_REQUIRED",
+        `The key column ${key} of ${bound.table.name} would be written as ${destinationName}, which ${clash.name} already uses; rename ${clash.name} with AS.`,
+      );
+    }
+    const catalog = bound.table.columns.find((c) => c.name === key);
+    const span = bound.statement.span;
+    columns.push({
+      name: key,
+      destinationName,
+      sourceColumn: key,
+      expr: { kind: "column", name: key, quoted: false, span },
+      type: catalog?.type ?? "string",
+      span,
+    });
+    primaryKey.push(destinationName);
+  }
+  return { ...bound, columns, primaryKey };
 }
 
 /** Source row → destination row (or undefined when the WHERE clause rejects it). */
