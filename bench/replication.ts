@@ -66,7 +66,7 @@ async function database(): Promise<{ url: string; stop: () => Promise<void> }> {
 
 let peakRss = 0;
 const sampler = setInterval(() => {
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  peakRss = Math.max(peakRss, process.memoryUsage.rss());
 }, 50);
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -90,7 +90,7 @@ async function main() {
   console.log(
     `simulator: ${REPOS} repositories x ${fmt(COMMITS)} commits, ${fmt(PULL_REQUESTS)} pull requests each (pre-serialised)`,
   );
-  peakRss = process.memoryUsage().rss;
+  peakRss = process.memoryUsage.rss();
   for (const [name, statement, table] of [
     ["Commits", "REPLICATE [Commits]", "commits"],
     ["PullRequests", "REPLICATE [PullRequests]", "pull_requests"],

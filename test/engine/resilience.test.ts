@@ -135,3 +135,54 @@ describe("API faults do not change the result", () => {
     ).toBe((await sourceKeys("SELECT RepositoryUuid, PullRequestId, Id FROM PullRequestComments")).length);
   }, 120_000);
 });
+
+describe("the destination connection dies mid-run", () => {
+  it("fails the run with a clear error, shows no partial batch, and the next run completes the table", async () => {
+    await fetch(`${sim.origin}/_sim/faults`, {
+      method: "PUT",
+      body: JSON.stringify({ global: { latencyMs: 20 } }),
+    });
+    const statement =
+      "REPLICATE [Commits] SELECT RepositoryUuid, Hash, Date FROM Commits WITH BatchSize=100, DestinationSchema='dropped'";
+    const props = parseConnectionString(connection);
+    const run = runReplicateTask({
+      statement,
+      client: createClient(props),
+      workspace: "acme",
+      destination: {
+        config: { connectionString: db.url, application_name: "bitbridge-victim" },
+        schema: "dropped",
+      },
+      concurrency: 1,
+      onProgress: () => {
+        // After the first committed batch, cut every connection of the run from the server side.
+        void db.pool.query(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'bitbridge-victim'",
+        );
+      },
+    });
+    await expect(run).rejects.toThrow(/connection|terminat/i);
+    await fetch(`${sim.origin}/_sim/faults`, { method: "DELETE" });
+    // Whatever committed is whole batches: per repository a multiple of the batch size, or all of it.
+    const complete = new Map<string, number>();
+    for (const key of await sourceKeys("SELECT RepositoryUuid, Hash FROM Commits")) {
+      const repo = key.split("|")[0] as string;
+      complete.set(repo, (complete.get(repo) ?? 0) + 1);
+    }
+    const partial = await db.pool.query(
+      "SELECT repository_uuid, count(*)::int AS n FROM dropped.commits GROUP BY 1",
+    );
+    for (const row of partial.rows) {
+      expect(row.n % 100 === 0 || row.n === complete.get(row.repository_uuid), `${row.n} rows`).toBe(true);
+    }
+    await runReplicateTask({
+      statement,
+      client: createClient(props),
+      workspace: "acme",
+      destination: { config: { connectionString: db.url }, schema: "dropped" },
+    });
+    expect(
+      await destKeys("SELECT repository_uuid, hash FROM dropped.commits WHERE bb_deleted_at IS NULL"),
+    ).toEqual(await sourceKeys("SELECT RepositoryUuid, Hash FROM Commits"));
+  }, 120_000);
+});
