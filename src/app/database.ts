@@ -1,6 +1,7 @@
+import { chmodSync, mkdirSync, statSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
-import { startEmbeddedPostgres } from "./embedded-postgres.js";
+import { EmbeddedPostgresError, startEmbeddedPostgres } from "./embedded-postgres.js";
 import { BitbridgeError } from "./errors.js";
 import { APP_SCHEMA, MIGRATIONS } from "./migrations.js";
 import { bitbridgeHome } from "./secrets.js";
@@ -28,7 +29,30 @@ export async function openAppDatabase(env: NodeJS.ProcessEnv = process.env): Pro
     await migrateOrExplain(pool, "DATABASE_URL");
     return { pool, url: configured, embedded: false, close: () => pool.end() };
   }
-  const server = await startEmbeddedPostgres({ dataDir: embeddedDataDir(env) });
+  const dataDir = embeddedDataDir(env);
+  let server: Awaited<ReturnType<typeof startEmbeddedPostgres>>;
+  try {
+    // As root the server runs as the `postgres` OS user: it must be able to pass through our folder
+    // (traverse only; the key and token files in it keep mode 0600).
+    mkdirSync(path.dirname(dataDir), { recursive: true, mode: 0o711 });
+    if (process.getuid?.() === 0)
+      chmodSync(path.dirname(dataDir), statSync(path.dirname(dataDir)).mode | 0o001);
+    server = await startEmbeddedPostgres({ dataDir });
+  } catch (error) {
+    if (error instanceof EmbeddedPostgresError || (error as NodeJS.ErrnoException).code !== undefined) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new BitbridgeError(
+        "APP_DATABASE",
+        `Cannot start the embedded PostgreSQL in ${dataDir}: ${message}`,
+        {},
+        500,
+        {
+          cause: error,
+        },
+      );
+    }
+    throw error;
+  }
   const pool = newPool(server.url);
   try {
     await migrateOrExplain(pool, `the embedded PostgreSQL in ${server.dataDir}`);
