@@ -91,9 +91,7 @@ export async function runReplicateTask(input: TaskRunInput): Promise<TaskRunResu
     skippedPartitions: 0,
   };
   try {
-    const setup = await connect(pool);
-    let states: Map<string, PartitionState>;
-    try {
+    const states = await withClient(pool, async (setup) => {
       await ensureTable(setup, {
         ...target,
         options: {
@@ -105,38 +103,28 @@ export async function runReplicateTask(input: TaskRunInput): Promise<TaskRunResu
       await ensureStateTable(setup, schema);
       if (input.full || options.dropTable || options.truncateTableData)
         await clearStates(setup, schema, target.table);
-      states = await loadStates(setup, schema, target.table);
-    } finally {
-      setup.release();
-    }
+      return loadStates(setup, schema, target.table);
+    });
     const runWith = (client: pg.ClientBase) =>
       new TaskRun(input, bound, request, target, client, states, counts);
     const level = bound.table.def.level;
     if (level.kind === "account" || level.kind === "workspace") {
-      const client = await connect(pool);
-      try {
-        await runWith(client).executeTopLevel();
-      } finally {
-        client.release();
-      }
+      await withClient(pool, (client) => runWith(client).executeTopLevel());
     } else {
       const queue = await listRepositories(input.client, input.workspace, request.repositories, bound.table);
       let failed = false;
       await Promise.all(
-        Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
-          const client = await connect(pool);
-          let broken = false;
-          try {
+        Array.from({ length: Math.min(concurrency, queue.length) }, () =>
+          withClient(pool, async (client) => {
             const run = runWith(client);
-            for (let repo = queue.shift(); repo && !failed; repo = queue.shift()) await run.partition(repo);
-          } catch (error) {
-            failed = true;
-            broken = true;
-            throw error;
-          } finally {
-            client.release(broken);
-          }
-        }),
+            try {
+              for (let repo = queue.shift(); repo && !failed; repo = queue.shift()) await run.partition(repo);
+            } catch (error) {
+              failed = true;
+              throw error;
+            }
+          }),
+        ),
       );
     }
   } finally {
@@ -444,9 +432,15 @@ class TaskRun {
   }
 }
 
-async function connect(pool: pg.Pool): Promise<pg.PoolClient> {
+/**
+ * Runs `work` with a pooled destination connection. A checked-out client that loses its server between
+ * two queries emits `error`; without a listener that would crash the process, so it is caught here, the
+ * work's next query fails with a clear error, and the client is discarded instead of reused.
+ */
+async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  let client: pg.PoolClient;
   try {
-    return await pool.connect();
+    client = await pool.connect();
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new BitbridgeError(
@@ -458,6 +452,20 @@ async function connect(pool: pg.Pool): Promise<pg.PoolClient> {
         cause: error,
       },
     );
+  }
+  let broken = false;
+  const onError = () => {
+    broken = true;
+  };
+  client.on("error", onError);
+  try {
+    return await work(client);
+  } catch (error) {
+    broken = true;
+    throw error;
+  } finally {
+    client.off("error", onError);
+    client.release(broken);
   }
 }
 
