@@ -58,3 +58,15 @@ export async function saveState(
 export async function clearStates(client: pg.ClientBase, schema: string, table: string): Promise<void> {
   await client.query(`DELETE FROM ${qualifiedName(schema, STATE_TABLE)} WHERE table_name = $1`, [table]);
 }
+
+export async function deleteState(
+  client: pg.ClientBase,
+  schema: string,
+  table: string,
+  partition: string,
+): Promise<void> {
+  await client.query(
+    `DELETE FROM ${qualifiedName(schema, STATE_TABLE)} WHERE table_name = $1 AND partition_key = $2`,
+    [table, partition],
+  );
+}

@@ -15,7 +15,14 @@ import { fillPath, type ReadRequest, readTable, type SourceRow } from "../source
 import { compile } from "../sql/evaluate.js";
 import { planRead } from "../sql/pushdown.js";
 import { type BoundReplicate, bindReplicate, parseReplicateScript } from "../sql/replicate.js";
-import { clearStates, ensureStateTable, loadStates, type PartitionState, saveState } from "./sync-state.js";
+import {
+  clearStates,
+  deleteState,
+  ensureStateTable,
+  loadStates,
+  type PartitionState,
+  saveState,
+} from "./sync-state.js";
 import type { TaskRunInput, TaskRunResult } from "./task-runner-types.js";
 
 /** Re-read this much before the cursor: clock skew between Bitbucket's nodes, and rows changed mid-read. */
@@ -112,6 +119,17 @@ export async function runReplicateTask(input: TaskRunInput): Promise<TaskRunResu
       await withClient(pool, (client) => runWith(client).executeTopLevel());
     } else {
       const queue = await listRepositories(input.client, input.workspace, request.repositories, bound.table);
+      if (!request.repositories) {
+        const present = new Set(queue.map((r) => r.uuid));
+        const gone = [...states.keys()].filter(
+          (partition) => partition.startsWith("{") && !present.has(partition),
+        );
+        if (gone.length > 0) {
+          await withClient(pool, async (client) => {
+            for (const partition of gone) await runWith(client).removedRepository(partition);
+          });
+        }
+      }
       let failed = false;
       await Promise.all(
         Array.from({ length: Math.min(concurrency, queue.length) }, () =>
@@ -167,8 +185,21 @@ class TaskRun {
   async executeTopLevel(): Promise<void> {
     const level = this.table.def.level;
     const partition = level.kind === "account" ? "" : (this.input.workspace ?? "");
-    if (this.cursorField() && !this.request.keys) await this.readByCursor(partition, this.request, {});
-    else await this.readFull(partition, this.request, this.scopeFor({}));
+    // Workspace-level tables are small (a page per 100 rows): a full read costs what a cursor read costs
+    // and also finds deleted projects and repositories.
+    await this.readFull(partition, this.request, this.scopeFor({}));
+  }
+
+  /** A repository that left the workspace (deleted, transferred): its rows are marked deleted, its state dropped. */
+  async removedRepository(partition: string): Promise<void> {
+    const scope = this.scopeFor({ RepositoryUuid: partition });
+    if (Object.keys(scope).length === 0) return;
+    this.counts.deleted += await markDeleted(this.pg, this.target, {
+      scope,
+      keys: [],
+      mode: this.bound.statement.options.deletePolicy,
+      checkpoint: (client) => deleteState(client, this.target.schema, this.target.table, partition),
+    });
   }
 
   /** One repository of a repository-level or child table. */

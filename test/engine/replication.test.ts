@@ -128,6 +128,8 @@ describe("replication keeps the destination equal to the source", () => {
         `/repositories/${workspace}/${b.slug}/branches/${encodeURIComponent(releaseBranch)}`,
       );
     await sim_("POST", `/repositories/${workspace}`, { slug: "brand-new" });
+    const removed = repos[2];
+    if (removed) await sim_("DELETE", `/repositories/${workspace}/${removed.slug}`);
 
     for (const table of CATALOG) {
       const result = await replicate(table);
@@ -141,7 +143,14 @@ describe("replication keeps the destination equal to the source", () => {
     const branches = await db.pool.query(
       `SELECT count(*)::int AS n FROM "${SCHEMA}".branches WHERE bb_deleted_at IS NOT NULL`,
     );
-    expect(branches.rows[0].n).toBe(releaseBranch ? 1 : 0);
+    // The deleted branch, plus the branches of the deleted repository.
+    expect(branches.rows[0].n).toBe((releaseBranch ? 1 : 0) + (removed?.branches.size ?? 0));
+    // The deleted repository's rows are kept, marked deleted, in the repository tables.
+    const removedPrs = await db.pool.query(
+      `SELECT count(*) FILTER (WHERE bb_deleted_at IS NULL)::int AS live, count(*)::int AS total FROM "${SCHEMA}".pull_requests WHERE repository_uuid = $1`,
+      [removed?.uuid],
+    );
+    expect(removedPrs.rows[0]).toEqual({ live: 0, total: removed?.pullRequests.length });
   }, 120_000);
 
   it("a run with nothing changed reads little and changes nothing", async () => {
