@@ -1,7 +1,8 @@
-import type { Comment, Issue } from "../../bitbucket/api-types.js";
+import type { Issue } from "../../bitbucket/api-types.js";
 import { column, defineTable } from "../table.js";
 
-const RETIRED = { on: "2026-08-20", what: "Bitbucket Cloud's issue tracker" } as const;
+/** Shared with IssueComments. */
+export const RETIRED_ISSUE_TRACKER = { on: "2026-08-20", what: "Bitbucket Cloud's issue tracker" } as const;
 
 export const Issues = defineTable<Issue>({
   name: "Issues",
@@ -19,7 +20,7 @@ export const Issues = defineTable<Issue>({
   },
   primaryKey: ["RepositoryUuid", "Id"],
   incremental: { kind: "updated", column: "UpdatedOn" },
-  retired: RETIRED,
+  retired: RETIRED_ISSUE_TRACKER,
   columns: [
     column("Id", "integer", "Issue number.", (i) => i.id, { field: "id", filterable: true, sortable: true }),
     column("Title", "string", "Title.", (i) => i.title, { field: "title", filterable: true }),
@@ -60,40 +61,4 @@ export const Issues = defineTable<Issue>({
     column("EditedOn", "datetime", "Last edit of the text.", (i) => i.edited_on, { field: "edited_on" }),
   ],
   examples: ["SELECT [Title], [ContentRaw] FROM [Issues] WHERE [Id] = 1"],
-});
-
-export const IssueComments = defineTable<Comment>({
-  name: "IssueComments",
-  schema: "Repository",
-  description: "Comments on issues of the retired issue tracker.",
-  level: {
-    kind: "child",
-    parent: "Issues",
-    param: "issue_id",
-    parentColumn: "Id",
-    column: "IssueId",
-    columnType: "integer",
-    description: "The issue the comment belongs to.",
-  },
-  path: "/repositories/{workspace}/{repo_slug}/issues/{issue_id}/comments",
-  pagination: "page",
-  maxPageLength: 100,
-  bbql: true,
-  primaryKey: ["RepositoryUuid", "IssueId", "Id"],
-  incremental: { kind: "updated", column: "UpdatedOn" },
-  retired: RETIRED,
-  columns: [
-    column("Id", "bigint", "Comment id.", (c) => c.id, { field: "id", filterable: true }),
-    column("ContentRaw", "string", "Text as typed.", (c) => c.content?.raw, { field: "content.raw" }),
-    column("UserUuid", "string", "Author.", (c) => c.user?.uuid, { field: "user.uuid" }),
-    column("CreatedOn", "datetime", "When posted.", (c) => c.created_on, {
-      field: "created_on",
-      filterable: true,
-    }),
-    column("UpdatedOn", "datetime", "Last edit.", (c) => c.updated_on, {
-      field: "updated_on",
-      filterable: true,
-      sortable: true,
-    }),
-  ],
 });
