@@ -30,6 +30,7 @@ import {
   type Sleep,
   TransientError,
 } from "./retry.js";
+import { connectionKey, FileTokenStore } from "./token-store.js";
 import type { BitbucketClient, Page, QueryParams, RequestCounts } from "./types.js";
 import { displayPath, endpointKey, resolveUrl } from "./urls.js";
 
@@ -343,6 +344,18 @@ function snippet(text: string): string {
 /** A client for a connection: credentials per AuthScheme, budget per credential, retries, counters. */
 export function createClient(props: ConnectionProperties, options: ClientOptions = {}): HttpBitbucketClient {
   return new HttpBitbucketClient(props, options);
+}
+
+/**
+ * The client a command or a run uses: OAuth and client-credentials connections keep their (rotating)
+ * tokens in the encrypted token file of the connection, so a new process need not authorize again.
+ */
+export function openClient(props: ConnectionProperties, log?: (line: string) => void): HttpBitbucketClient {
+  const oauth = props.authScheme === "OAuth" || props.authScheme === "client";
+  return createClient(props, {
+    ...(oauth && { tokenStore: new FileTokenStore({ connection: connectionKey(props) }) }),
+    ...(log && { log }),
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------

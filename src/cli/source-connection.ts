@@ -1,12 +1,11 @@
 import { BitbridgeError } from "../app/errors.js";
 import { OAuthCredentials } from "../bitbucket/auth.js";
-import { createClient, type HttpBitbucketClient } from "../bitbucket/client.js";
+import { type HttpBitbucketClient, openClient } from "../bitbucket/client.js";
 import {
   type ConnectionProperties,
   connectionPropertiesFrom,
   parseConnectionString,
 } from "../bitbucket/connection-properties.js";
-import { connectionKey, FileTokenStore, type TokenStore } from "../bitbucket/token-store.js";
 import { withAppDatabase } from "./app-database.js";
 
 export interface SourceConnection {
@@ -29,12 +28,7 @@ export async function openSource(
     );
   }
   const props = source.includes("=") ? parseConnectionString(source) : await savedSource(source);
-  const tokenStore: TokenStore | undefined =
-    props.authScheme === "OAuth" || props.authScheme === "client"
-      ? new FileTokenStore({ connection: connectionKey(props) })
-      : undefined;
-  const client = createClient(props, { ...(tokenStore && { tokenStore }), log: (line: string) => log(line) });
-  return { props, client };
+  return { props, client: openClient(props, log) };
 }
 
 async function savedSource(name: string): Promise<ConnectionProperties> {

@@ -3,14 +3,13 @@ import type pg from "pg";
 import { BitbridgeError } from "../app/errors.js";
 import { APP_SCHEMA } from "../app/migrations.js";
 import { redactSecrets } from "../app/secrets.js";
-import { createClient } from "../bitbucket/client.js";
+import { openClient } from "../bitbucket/client.js";
 import {
   type ConnectionProperties,
   connectionPropertiesFrom,
   parseConnectionString,
   secretValues,
 } from "../bitbucket/connection-properties.js";
-import { connectionKey, FileTokenStore } from "../bitbucket/token-store.js";
 import type { BitbucketClient } from "../bitbucket/types.js";
 import { type PostgresDestination, postgresConfig } from "../destination/postgres/destination-properties.js";
 import { bindReplicate, formatReplicate, parseReplicateScript } from "../sql/replicate.js";
@@ -34,7 +33,7 @@ export interface RunDeps {
   readonly connections: ConnectionStore;
   /** Default: `runReplicateTask` from ./task-runner.js, loaded when first needed. */
   readonly runner?: TaskRunner;
-  /** Default: `createClient` with the OAuth token file for OAuth and client connections. */
+  /** Default: `openClient` (the OAuth token file for OAuth and client connections). */
   readonly openClient?: (props: ConnectionProperties, log: (line: string) => void) => BitbucketClient;
 }
 
@@ -324,14 +323,6 @@ async function skipped(
   };
 }
 
-function defaultClient(props: ConnectionProperties, log: (line: string) => void): BitbucketClient {
-  const tokenStore =
-    props.authScheme === "OAuth" || props.authScheme === "client"
-      ? new FileTokenStore({ connection: connectionKey(props) })
-      : undefined;
-  return createClient(props, { ...(tokenStore && { tokenStore }), log });
-}
-
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -393,7 +384,7 @@ async function execute(
       endpoints = await open();
       secrets = endpoints.secrets;
       runner = deps.runner ?? runReplicateTask;
-      client = (deps.openClient ?? defaultClient)(endpoints.source, (line) => log("info", line));
+      client = (deps.openClient ?? openClient)(endpoints.source, (line) => log("info", line));
     } catch (e) {
       status = "FAILED";
       error = redact(messageOf(e));

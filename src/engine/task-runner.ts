@@ -11,7 +11,13 @@ import {
   quoteIdent,
 } from "../destination/postgres/naming.js";
 import { type CatalogTable, findTable } from "../source/catalog.js";
-import { fillPath, type ReadRequest, readTable, type SourceRow } from "../source/reader.js";
+import {
+  fillPath,
+  REPOSITORIES_QUERY,
+  type ReadRequest,
+  readTable,
+  type SourceRow,
+} from "../source/reader.js";
 import { compile } from "../sql/evaluate.js";
 import { planRead } from "../sql/pushdown.js";
 import { type BoundReplicate, bindReplicate, parseReplicateScript } from "../sql/replicate.js";
@@ -514,10 +520,10 @@ async function listRepositories(
     );
   }
   const repos: Repository[] = [];
-  for await (const page of client.pages<Repository>(`/repositories/${encodeURIComponent(workspace)}`, {
-    pagelen: 100,
-    fields: "next,values.uuid,values.slug,values.updated_on",
-  })) {
+  for await (const page of client.pages<Repository>(
+    `/repositories/${encodeURIComponent(workspace)}`,
+    REPOSITORIES_QUERY,
+  )) {
     for (const repo of page.values) if (!wanted || wanted.includes(repo.slug ?? "")) repos.push(repo);
   }
   return repos;
