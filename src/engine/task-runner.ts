@@ -3,13 +3,7 @@ import { BitbridgeError } from "../app/errors.js";
 import type { Repository } from "../bitbucket/api-types.js";
 import type { BitbucketClient } from "../bitbucket/types.js";
 import { ensureTable, loadBatch, markDeleted, type TableTarget } from "../destination/postgres/index.js";
-import {
-  convertName,
-  DELETED_AT_COLUMN,
-  type NamingPolicy,
-  qualifiedName,
-  quoteIdent,
-} from "../destination/postgres/naming.js";
+import { DELETED_AT_COLUMN, qualifiedName, quoteIdent } from "../destination/postgres/naming.js";
 import { type CatalogTable, findTable } from "../source/catalog.js";
 import {
   fillPath,
@@ -18,9 +12,9 @@ import {
   readTable,
   type SourceRow,
 } from "../source/reader.js";
-import { compile } from "../sql/evaluate.js";
 import { planRead } from "../sql/pushdown.js";
 import { type BoundReplicate, bindReplicate, parseReplicateScript } from "../sql/replicate.js";
+import { type DestinationRow, rowBuilder, withKeyColumns } from "./replicate-rows.js";
 import {
   clearStates,
   deleteState,
@@ -33,8 +27,6 @@ import type { TaskRunInput, TaskRunResult } from "./task-runner-types.js";
 
 /** Re-read this much before the cursor: clock skew between Bitbucket's nodes, and rows changed mid-read. */
 const LOOKBACK_MS = 5 * 60_000;
-
-type DestinationRow = Record<string, unknown>;
 
 interface Counts {
   rowsRead: number;
@@ -259,11 +251,17 @@ class TaskRun {
         : undefined;
     const q = [base.q, since ? `${field} >= ${since}` : undefined].filter(Boolean).join(" AND ") || undefined;
     let cursor = state.cursor;
+    let cursorMs = cursor ? Date.parse(cursor) : Number.NEGATIVE_INFINITY;
     const column = this.table.columns.find((c) => c.field === field);
     await this.stream({ ...base, q, sort: field }, async (rows, last) => {
       for (const row of rows.source) {
         const value = column?.get(row.item, row.ctx);
-        if (typeof value === "string" && (!cursor || Date.parse(value) >= Date.parse(cursor))) cursor = value;
+        if (typeof value !== "string") continue;
+        const at = Date.parse(value);
+        if (at >= cursorMs) {
+          cursor = value;
+          cursorMs = at;
+        }
       }
       await this.load(rows.loaded, async (client) => {
         if (cursor || last)
@@ -548,86 +546,4 @@ async function deleteKeys(
       ? `DELETE FROM ${table} WHERE ${where}`
       : `UPDATE ${table} SET ${quoteIdent(DELETED_AT_COLUMN)} = now() WHERE ${where} AND ${quoteIdent(DELETED_AT_COLUMN)} IS NULL`;
   return (await client.query(sql, [repositoryUuid, hashes])).rowCount ?? 0;
-}
-
-/**
- * Rows are merged by the table's key, so key columns the statement did not select are replicated too
- * (`REPLICATE [Issues] SELECT [Title], [ContentRaw] FROM [Issues] WHERE [Id] = 1` keeps RepositoryUuid
- * and Id), named by the naming policy.
- */
-function withKeyColumns(bound: BoundReplicate, naming: NamingPolicy | undefined): BoundReplicate {
-  if (bound.primaryKey.length > 0 || bound.query.grouped) return bound;
-  const columns = [...bound.columns];
-  const primaryKey: string[] = [];
-  for (const key of bound.table.primaryKey) {
-    const selected = columns.find((c) => c.sourceColumn === key && c.name === key);
-    if (selected) {
-      primaryKey.push(selected.destinationName);
-      continue;
-    }
-    const destinationName = convertName(key, naming);
-    const clash = columns.find((c) => c.destinationName === destinationName);
-    if (clash) {
-      throw new BitbridgeError(
-        "REPLICATE_KEY_REQUIRED",
-        `The key column ${key} of ${bound.table.name} would be written as ${destinationName}, which ${clash.name} already uses; rename ${clash.name} with AS.`,
-      );
-    }
-    const catalog = bound.table.columns.find((c) => c.name === key);
-    const span = bound.statement.span;
-    columns.push({
-      name: key,
-      destinationName,
-      sourceColumn: key,
-      expr: { kind: "column", name: key, quoted: false, span },
-      type: catalog?.type ?? "string",
-      span,
-    });
-    primaryKey.push(destinationName);
-  }
-  return { ...bound, columns, primaryKey };
-}
-
-/** Source row → destination row (or undefined when the WHERE clause rejects it). */
-function rowBuilder(bound: BoundReplicate): (row: SourceRow) => DestinationRow | undefined {
-  const referenced = [...bound.query.referenced.values()];
-  const columnType = (name: string) => bound.query.referenced.get(name)?.type;
-  const ctx = {
-    column: (ref: Parameters<BoundReplicate["query"]["columnOf"]>[0]) => bound.query.columnOf(ref),
-    columnType: (ref: Parameters<BoundReplicate["query"]["columnOf"]>[0]) =>
-      columnType(bound.query.columnOf(ref)),
-  };
-  const where = bound.query.statement.where ? compile(bound.query.statement.where, ctx) : undefined;
-  const outputs = bound.columns.map((c) => {
-    if (c.sourceColumn) {
-      const api = bound.table.columns.find((x) => x.name === c.sourceColumn);
-      return { name: c.destinationName, raw: api, expr: undefined };
-    }
-    return { name: c.destinationName, raw: undefined, expr: compile(c.expr, ctx) };
-  });
-  const needsValues = where !== undefined || outputs.some((o) => o.expr);
-  return ({ item, ctx: rowCtx }) => {
-    let values: Record<string, unknown> | undefined;
-    if (needsValues) {
-      values = {};
-      for (const c of referenced) values[c.name] = evaluable(c.api?.get(item, rowCtx), c.type);
-      if (where && where({ values }) !== true) return undefined;
-    }
-    const out: DestinationRow = {};
-    for (const o of outputs) {
-      if (o.raw) out[o.name] = o.raw.get(item, rowCtx) ?? null;
-      else if (o.expr && values) out[o.name] = present(o.expr({ values }));
-    }
-    return out;
-  };
-}
-
-function evaluable(value: unknown, type: string): unknown {
-  if (value === undefined || value === null) return null;
-  if (type === "datetime" && typeof value === "string") return new Date(value);
-  return value;
-}
-
-function present(value: unknown): unknown {
-  return value instanceof Date ? value.toISOString() : (value ?? null);
 }
