@@ -3,6 +3,7 @@ import { convertName, type NamingPolicy } from "../destination/postgres/naming.j
 import type { SourceRow } from "../source/reader.js";
 import { compile } from "../sql/evaluate.js";
 import type { BoundReplicate } from "../sql/replicate.js";
+import type { StagedColumn } from "./replicate-target.js";
 
 /** A destination row, keyed by destination column name. */
 export type DestinationRow = Record<string, unknown>;
@@ -45,8 +46,15 @@ export function withKeyColumns(bound: BoundReplicate, naming: NamingPolicy | und
   return { ...bound, columns, primaryKey };
 }
 
-/** Source row → destination row (or undefined when the WHERE clause rejects it). */
-export function rowBuilder(bound: BoundReplicate): (row: SourceRow) => DestinationRow | undefined {
+/**
+ * Source row → staged row (or undefined when the WHERE clause rejects it): the staged columns' values
+ * as read. Expressions are left to PostgreSQL (see replicate-target.ts); the WHERE clause is decided
+ * here, exactly, so rows it rejects are never sent.
+ */
+export function rowBuilder(
+  bound: BoundReplicate,
+  staged: readonly StagedColumn[],
+): (row: SourceRow) => DestinationRow | undefined {
   const referenced = [...bound.query.referenced.values()];
   const columnType = (name: string) => bound.query.referenced.get(name)?.type;
   const ctx = {
@@ -55,26 +63,19 @@ export function rowBuilder(bound: BoundReplicate): (row: SourceRow) => Destinati
       columnType(bound.query.columnOf(ref)),
   };
   const where = bound.query.statement.where ? compile(bound.query.statement.where, ctx) : undefined;
-  const outputs = bound.columns.map((c) => {
-    if (c.sourceColumn) {
-      const api = bound.table.columns.find((x) => x.name === c.sourceColumn);
-      return { name: c.destinationName, raw: api, expr: undefined };
-    }
-    return { name: c.destinationName, raw: undefined, expr: compile(c.expr, ctx) };
+  const outputs = staged.map((c) => {
+    const api = bound.table.columns.find((x) => x.name === c.source);
+    if (!api) throw new Error(`staged column ${c.name} reads unknown column ${c.source}`);
+    return { name: c.name, get: api.get };
   });
-  const needsValues = where !== undefined || outputs.some((o) => o.expr);
   return ({ item, ctx: rowCtx }) => {
-    let values: Record<string, unknown> | undefined;
-    if (needsValues) {
-      values = {};
+    if (where) {
+      const values: Record<string, unknown> = {};
       for (const c of referenced) values[c.name] = evaluable(c.api?.get(item, rowCtx), c.type);
-      if (where && where({ values }) !== true) return undefined;
+      if (where({ values }) !== true) return undefined;
     }
     const out: DestinationRow = {};
-    for (const o of outputs) {
-      if (o.raw) out[o.name] = o.raw.get(item, rowCtx) ?? null;
-      else if (o.expr && values) out[o.name] = present(o.expr({ values }));
-    }
+    for (const o of outputs) out[o.name] = o.get(item, rowCtx) ?? null;
     return out;
   };
 }
@@ -83,8 +84,4 @@ function evaluable(value: unknown, type: string): unknown {
   if (value === undefined || value === null) return null;
   if (type === "datetime" && typeof value === "string") return new Date(value);
   return value;
-}
-
-function present(value: unknown): unknown {
-  return value instanceof Date ? value.toISOString() : (value ?? null);
 }

@@ -15,6 +15,10 @@ export interface PartitionState {
   readonly heads?: Readonly<Record<string, string>>;
   /** The repository's `updated_on` when the partition was last read completely. */
   readonly repositoryUpdatedOn?: string;
+  /** When the last check of every key (deletions of cursor-read rows) started. */
+  readonly reconciledAt?: string;
+  /** A first load in ReplicateInterval windows: every window before this instant is loaded. */
+  readonly loadedUntil?: string;
 }
 
 /** Called after `ensureTable`, which creates the schema when needed. */

@@ -4,6 +4,7 @@ import type { Repository } from "../bitbucket/api-types.js";
 import type { BitbucketClient } from "../bitbucket/types.js";
 import { ensureTable, loadBatch, markDeleted, type TableTarget } from "../destination/postgres/index.js";
 import { DELETED_AT_COLUMN, qualifiedName, quoteIdent } from "../destination/postgres/naming.js";
+import { replaceFromStaging, stageRows, startStaging } from "../destination/postgres/replace.js";
 import { type CatalogTable, findTable } from "../source/catalog.js";
 import {
   fillPath,
@@ -12,9 +13,12 @@ import {
   readTable,
   type SourceRow,
 } from "../source/reader.js";
+import { walk } from "../sql/bind.js";
 import { planRead } from "../sql/pushdown.js";
 import { type BoundReplicate, bindReplicate, parseReplicateScript } from "../sql/replicate.js";
+import { addInterval } from "./intervals.js";
 import { type DestinationRow, rowBuilder, withKeyColumns } from "./replicate-rows.js";
+import { planReplicate, type ReplicatePlan } from "./replicate-target.js";
 import {
   clearStates,
   deleteState,
@@ -28,6 +32,7 @@ import type { TaskRunInput, TaskRunResult } from "./task-runner-types.js";
 /** Re-read this much before the cursor: clock skew between Bitbucket's nodes, and rows changed mid-read. */
 const LOOKBACK_MS = 5 * 60_000;
 
+/** Shared by the partitions read at once: add to it after an await, never with `+= await`. */
 interface Counts {
   rowsRead: number;
   inserted: number;
@@ -59,24 +64,8 @@ export async function runReplicateTask(input: TaskRunInput): Promise<TaskRunResu
     bindReplicate(input.statement, statement, { naming: input.naming }),
     input.naming,
   );
-  if (bound.query.grouped) {
-    throw new BitbridgeError(
-      "REPLICATE_UNSUPPORTED",
-      "REPLICATE with GROUP BY or aggregates is not supported yet: replicate the rows and aggregate in PostgreSQL (a view).",
-    );
-  }
   const options = statement.options;
   const schema = options.destinationSchema ?? input.destination.schema;
-  const target: TableTarget = {
-    schema,
-    table: bound.destination.name,
-    columns: bound.columns.map((c) => ({
-      name: c.destinationName,
-      type: c.type === "unknown" ? "string" : c.type,
-    })),
-    primaryKey: bound.primaryKey,
-    naming: "source",
-  };
   const source = bound.query.source;
   const qualifier = source.kind === "api" ? source.repository : undefined;
   const request = planRead(bound.query, bound.table, qualifier, {
@@ -95,10 +84,12 @@ export async function runReplicateTask(input: TaskRunInput): Promise<TaskRunResu
     deleted: 0,
     skippedPartitions: 0,
   };
+  let plan: ReplicatePlan | undefined;
   try {
     const states = await withClient(pool, async (setup) => {
+      plan = await planReplicate(setup, bound, schema);
       await ensureTable(setup, {
-        ...target,
+        ...plan.target,
         options: {
           dropTable: options.dropTable,
           truncate: options.truncateTableData,
@@ -106,18 +97,21 @@ export async function runReplicateTask(input: TaskRunInput): Promise<TaskRunResu
         },
       });
       await ensureStateTable(setup, schema);
+      const table = plan.target.table;
       if (input.full || options.dropTable || options.truncateTableData)
-        await clearStates(setup, schema, target.table);
-      return loadStates(setup, schema, target.table);
+        await clearStates(setup, schema, table);
+      if (plan.aggregation) await startStaging(setup, plan.target);
+      return loadStates(setup, schema, table);
     });
+    const planned = plan as ReplicatePlan;
     const runWith = (client: pg.ClientBase) =>
-      new TaskRun(input, bound, request, target, client, states, counts);
+      new TaskRun(input, bound, request, planned, client, states, counts);
     const level = bound.table.def.level;
     if (level.kind === "account" || level.kind === "workspace") {
       await withClient(pool, (client) => runWith(client).executeTopLevel());
     } else {
       const queue = await listRepositories(input.client, input.workspace, request.repositories, bound.table);
-      if (!request.repositories) {
+      if (!request.repositories && !planned.aggregation) {
         const present = new Set(queue.map((r) => r.uuid));
         const gone = [...states.keys()].filter(
           (partition) => partition.startsWith("{") && !present.has(partition),
@@ -143,12 +137,13 @@ export async function runReplicateTask(input: TaskRunInput): Promise<TaskRunResu
         ),
       );
     }
+    if (planned.aggregation) await withClient(pool, (client) => runWith(client).replaceResult());
   } finally {
     await pool.end().catch(() => {});
   }
   return {
     sourceTable: bound.table.name,
-    destinationTable: `${schema}.${target.table}`,
+    destinationTable: `${schema}.${bound.destination.name}`,
     ...counts,
     requests: input.client.counts().requests - requestsBefore,
     durationMs: Math.round(performance.now() - started),
@@ -159,20 +154,22 @@ class TaskRun {
   private readonly table: CatalogTable;
   private readonly toRow: (row: SourceRow) => DestinationRow | undefined;
   private readonly keyNames: readonly string[];
+  private readonly target: TableTarget;
 
   constructor(
     private readonly input: TaskRunInput,
     private readonly bound: BoundReplicate,
     /** What the statement pushes to the API (filters, fields, keys, repositories). */
     private readonly request: ReadRequest,
-    private readonly target: TableTarget,
+    private readonly plan: ReplicatePlan,
     private readonly pg: pg.ClientBase,
     private readonly states: Map<string, PartitionState>,
     private readonly counts: Counts,
   ) {
     this.table = bound.table;
-    this.toRow = rowBuilder(bound);
+    this.toRow = rowBuilder(bound, plan.staged);
     this.keyNames = bound.primaryKey;
+    this.target = plan.target;
   }
 
   private get client(): BitbucketClient {
@@ -183,6 +180,7 @@ class TaskRun {
   async executeTopLevel(): Promise<void> {
     const level = this.table.def.level;
     const partition = level.kind === "account" ? "" : (this.input.workspace ?? "");
+    if (this.plan.aggregation) return this.stage(this.request);
     // Workspace-level tables are small (a page per 100 rows): a full read costs what a cursor read costs
     // and also finds deleted projects and repositories.
     await this.readFull(partition, this.request, this.scopeFor({}));
@@ -192,12 +190,13 @@ class TaskRun {
   async removedRepository(partition: string): Promise<void> {
     const scope = this.scopeFor({ RepositoryUuid: partition });
     if (Object.keys(scope).length === 0) return;
-    this.counts.deleted += await markDeleted(this.pg, this.target, {
+    const deleted = await markDeleted(this.pg, this.target, {
       scope,
       keys: [],
       mode: this.bound.statement.options.deletePolicy,
       checkpoint: (client) => deleteState(client, this.target.schema, this.target.table, partition),
     });
+    this.counts.deleted += deleted;
   }
 
   /** One repository of a repository-level or child table. */
@@ -207,6 +206,7 @@ class TaskRun {
     const partition = repo.uuid ?? repo.slug ?? "";
     const state = this.states.get(partition) ?? {};
     const request: ReadRequest = { ...this.request, knownRepositories: [repo] };
+    if (this.plan.aggregation) return this.stage(request);
     const unchanged =
       state.repositoryUpdatedOn !== undefined && state.repositoryUpdatedOn === repo.updated_on;
     if (this.table.def.pushDriven && !this.input.full && unchanged) {
@@ -219,7 +219,7 @@ class TaskRun {
     else if (level.kind === "child" && this.parentCursorField())
       await this.readChangedParents(partition, repo, request, state);
     else if (this.cursorField() && !this.request.keys)
-      await this.readByCursor(partition, request, { repositoryUpdatedOn: repo.updated_on });
+      await this.readByCursor(partition, request, scope, { repositoryUpdatedOn: repo.updated_on });
     else await this.readFull(partition, request, scope, { repositoryUpdatedOn: repo.updated_on });
   }
 
@@ -240,18 +240,111 @@ class TaskRun {
     return parent.columns.find((c) => c.name === inc.column)?.field;
   }
 
-  /** `updated_on >= cursor - lookback`, ascending; each batch's checkpoint is the newest change it covers. */
-  private async readByCursor(partition: string, base: ReadRequest, extra: PartitionState): Promise<void> {
+  /**
+   * `updated_on >= cursor - lookback`, ascending; each batch's checkpoint is the newest change it covers.
+   * A first load with ReplicateInterval goes window by window (resumable per window). Rows deleted at
+   * the source are found by reading every key: at once when the read covered everything, else when the
+   * ReconcileInterval has passed since the last check.
+   */
+  private async readByCursor(
+    partition: string,
+    base: ReadRequest,
+    scope: Record<string, unknown>,
+    extra: PartitionState,
+  ): Promise<void> {
+    const options = this.bound.statement.options;
+    const startedAt = new Date().toISOString();
+    let state: PartitionState = { ...(this.states.get(partition) ?? {}), ...extra };
+    const firstLoad = state.cursor === undefined || state.loadedUntil !== undefined;
+    const start = options.replicateStartDate ? new Date(Date.parse(options.replicateStartDate)) : undefined;
+    if (firstLoad && options.replicateInterval !== undefined) {
+      state = await this.loadInWindows(partition, base, state, start);
+    } else {
+      const since = state.cursor ? new Date(Date.parse(state.cursor) - LOOKBACK_MS) : start;
+      const everything = since === undefined;
+      const keys: DestinationRow[] | undefined = everything ? [] : undefined;
+      state = await this.readWindow(partition, base, state, { from: since }, keys);
+      if (keys) {
+        state = { ...state, reconciledAt: startedAt };
+        await this.reconcile(scope, keys, partition, state);
+        return;
+      }
+    }
+    if (this.reconcileDue(state)) {
+      state = { ...state, reconciledAt: startedAt };
+      await this.reconcile(scope, await this.currentKeys(base, start), partition, state);
+    }
+  }
+
+  /** Windows of ReplicateInterval from the start (or where a killed load stopped) up to now. */
+  private async loadInWindows(
+    partition: string,
+    base: ReadRequest,
+    initial: PartitionState,
+    start: Date | undefined,
+  ): Promise<PartitionState> {
+    const options = this.bound.statement.options;
+    const now = Date.now();
+    let state = initial;
+    let from = state.loadedUntil ? new Date(Date.parse(state.loadedUntil)) : start;
+    // Without a start the first window is open below: it ends one interval after the oldest change.
+    const oldest = from ?? (await this.oldestChange(base));
+    if (oldest === undefined) return { ...state, loadedUntil: undefined };
+    let to = addInterval(oldest, options.replicateInterval ?? 1, options.replicateIntervalUnit);
+    for (;;) {
+      this.checkAborted();
+      const last = to.getTime() >= now;
+      const window = { from, to: last ? undefined : to };
+      state = await this.readWindow(
+        partition,
+        base,
+        { ...state, loadedUntil: (from ?? oldest).toISOString() },
+        window,
+        undefined,
+        {
+          loadedUntil: last ? undefined : to.toISOString(),
+        },
+      );
+      if (last) return state;
+      from = to;
+      to = addInterval(to, options.replicateInterval ?? 1, options.replicateIntervalUnit);
+    }
+  }
+
+  /** The oldest change time in the partition: one row, sorted ascending. */
+  private async oldestChange(base: ReadRequest): Promise<Date | undefined> {
     const field = this.cursorField() as string;
-    const state = this.states.get(partition) ?? {};
-    const since = state.cursor
-      ? new Date(Date.parse(state.cursor) - LOOKBACK_MS).toISOString()
-      : this.bound.statement.options.replicateStartDate
-        ? new Date(Date.parse(this.bound.statement.options.replicateStartDate)).toISOString()
-        : undefined;
-    const q = [base.q, since ? `${field} >= ${since}` : undefined].filter(Boolean).join(" AND ") || undefined;
+    const column = this.table.columns.find((c) => c.field === field);
+    for await (const row of readTable(this.client, { ...base, sort: field })) {
+      const value = column?.get(row.item, row.ctx);
+      return typeof value === "string" ? new Date(Date.parse(value)) : undefined;
+    }
+    return undefined;
+  }
+
+  /**
+   * Rows changed in `[from, to)` (either end open), loaded batch by batch; every batch's checkpoint
+   * holds the newest change seen, and the last one also `done` (what finishing the window records).
+   * Keys of the rows read are collected into `keys` when given. Returns the state after the window.
+   */
+  private async readWindow(
+    partition: string,
+    base: ReadRequest,
+    state: PartitionState,
+    window: { from?: Date; to?: Date },
+    keys?: DestinationRow[],
+    done: PartitionState = {},
+  ): Promise<PartitionState> {
+    const field = this.cursorField() as string;
+    const bounds = [
+      base.q,
+      window.from ? `${field} >= ${window.from.toISOString()}` : undefined,
+      window.to ? `${field} < ${window.to.toISOString()}` : undefined,
+    ];
+    const q = bounds.filter(Boolean).join(" AND ") || undefined;
     let cursor = state.cursor;
     let cursorMs = cursor ? Date.parse(cursor) : Number.NEGATIVE_INFINITY;
+    let saved = state;
     const column = this.table.columns.find((c) => c.field === field);
     await this.stream({ ...base, q, sort: field }, async (rows, last) => {
       for (const row of rows.source) {
@@ -263,15 +356,82 @@ class TaskRun {
           cursorMs = at;
         }
       }
+      if (keys) for (const row of rows.loaded) keys.push(this.keyOf(row));
+      const next: PartitionState = { ...state, cursor, ...(last ? done : {}) };
       await this.load(rows.loaded, async (client) => {
-        if (cursor || last)
-          await saveState(client, this.target.schema, this.target.table, partition, {
-            ...state,
-            ...extra,
-            cursor,
-          });
+        if (cursor || last) await saveState(client, this.target.schema, this.target.table, partition, next);
       });
+      saved = next;
     });
+    return saved;
+  }
+
+  private reconcileDue(state: PartitionState): boolean {
+    const options = this.bound.statement.options;
+    if (options.deletePolicy === "ignore") return false;
+    if (options.reconcileInterval === 0 || state.reconciledAt === undefined) return true;
+    const due = addInterval(
+      new Date(Date.parse(state.reconciledAt)),
+      options.reconcileInterval,
+      options.reconcileIntervalUnit,
+    );
+    return due.getTime() <= Date.now();
+  }
+
+  /**
+   * Every key the statement selects at the source now: the same filters, no cursor, and only the
+   * fields the key and the WHERE clause need (list pages cost the same requests, far fewer bytes).
+   */
+  private async currentKeys(base: ReadRequest, start: Date | undefined): Promise<DestinationRow[]> {
+    const field = this.cursorField() as string;
+    const needed = new Set(this.table.primaryKey);
+    const where = this.bound.query.statement.where;
+    if (where)
+      walk(where, (node) => {
+        if (node.kind === "column") needed.add(this.bound.query.columnOf(node));
+        return true;
+      });
+    const fields = this.table.columns.filter((c) => needed.has(c.name)).flatMap((c) => c.reads);
+    const q = [base.q, start ? `${field} >= ${start.toISOString()}` : undefined]
+      .filter(Boolean)
+      .join(" AND ");
+    const keys: DestinationRow[] = [];
+    await this.stream({ ...base, q: q || undefined, fields, sort: undefined }, async (rows) => {
+      for (const row of rows.loaded) keys.push(this.keyOf(row));
+    });
+    return keys;
+  }
+
+  /** Rows of `scope` whose key is not in `keys` are marked deleted; `state` is saved with them. */
+  private async reconcile(
+    scope: Record<string, unknown>,
+    keys: DestinationRow[],
+    partition: string,
+    state: PartitionState,
+  ): Promise<void> {
+    const deleted = await markDeleted(this.pg, this.target, {
+      scope,
+      keys,
+      mode: this.bound.statement.options.deletePolicy,
+      checkpoint: (client) => saveState(client, this.target.schema, this.target.table, partition, state),
+    });
+    this.counts.deleted += deleted;
+  }
+
+  /** Grouped statements: rows that pass WHERE go to the staging table, for `replaceResult`. */
+  private async stage(request: ReadRequest): Promise<void> {
+    await this.stream(request, async (rows) => {
+      if (rows.loaded.length > 0) await stageRows(this.pg, this.target, rows.loaded);
+    });
+  }
+
+  async replaceResult(): Promise<void> {
+    const aggregation = this.plan.aggregation;
+    if (!aggregation) return;
+    const result = await replaceFromStaging(this.pg, this.target, aggregation);
+    this.counts.inserted += result.inserted;
+    this.counts.deleted += result.deleted;
+    this.counts.unchanged += result.unchanged;
   }
 
   /** Everything, then the rows of this scope not seen are marked deleted, with the checkpoint. */
@@ -333,7 +493,8 @@ class TaskRun {
       for await (const page of walk) for (const c of page.values) if (c.hash) gone.push(c.hash);
     }
     const markGone = async (client: pg.ClientBase) => {
-      this.counts.deleted += await deleteKeys(client, this.target, this.bound, repo.uuid, gone);
+      const deleted = await deleteKeys(client, this.target, this.bound, repo.uuid, gone);
+      this.counts.deleted += deleted;
     };
     if (include.length === 0) {
       await this.load([], async (client) => {
@@ -391,7 +552,7 @@ class TaskRun {
         RepositoryUuid: repo.uuid,
         ...(parentColumn ? { [level.column]: parentColumn.type === "integer" ? Number(p.key) : p.key } : {}),
       });
-      this.counts.deleted += await markDeleted(this.pg, this.target, {
+      const deleted = await markDeleted(this.pg, this.target, {
         scope,
         keys: rows.map((r) => this.keyOf(r)),
         mode: this.bound.statement.options.deletePolicy,
@@ -401,6 +562,7 @@ class TaskRun {
             cursor: p.changed,
           }),
       });
+      this.counts.deleted += deleted;
     }
   }
 

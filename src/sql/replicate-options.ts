@@ -39,6 +39,13 @@ export interface ReplicateOptions {
   readonly destinationSchema: string | undefined;
   /** Default "soft". */
   readonly deletePolicy: DeletePolicy;
+  /**
+   * How often tables read by change cursor are checked for deleted rows (a read of every key): every
+   * `reconcileInterval` `reconcileIntervalUnit`s; 0 checks on every run. Default 24 hours.
+   */
+  readonly reconcileInterval: number;
+  /** Unit of `reconcileInterval`. Default "hours". */
+  readonly reconcileIntervalUnit: IntervalUnit;
 }
 
 export const DEFAULT_REPLICATE_OPTIONS: ReplicateOptions = {
@@ -53,6 +60,8 @@ export const DEFAULT_REPLICATE_OPTIONS: ReplicateOptions = {
   tableNamePrefix: "",
   destinationSchema: undefined,
   deletePolicy: "soft",
+  reconcileInterval: 24,
+  reconcileIntervalUnit: "hours",
 };
 
 export const MAX_BATCH_SIZE = 1_000_000;
@@ -66,6 +75,19 @@ type OptionKind =
   | { readonly type: "column" }
   | { readonly type: "name"; readonly allowEmpty: boolean };
 
+const UNIT_KIND = {
+  type: "enum",
+  values: INTERVAL_UNITS,
+  aliases: {
+    minute: "minutes",
+    hour: "hours",
+    day: "days",
+    week: "weeks",
+    month: "months",
+    year: "years",
+  },
+} as const;
+
 const OPTION_DEFS = {
   DropTable: { key: "dropTable", kind: { type: "boolean" } },
   TruncateTableData: { key: "truncateTableData", kind: { type: "boolean" } },
@@ -75,26 +97,17 @@ const OPTION_DEFS = {
     key: "replicateInterval",
     kind: { type: "integer", min: 1, max: MAX_REPLICATE_INTERVAL },
   },
-  ReplicateIntervalUnit: {
-    key: "replicateIntervalUnit",
-    kind: {
-      type: "enum",
-      values: INTERVAL_UNITS,
-      aliases: {
-        minute: "minutes",
-        hour: "hours",
-        day: "days",
-        week: "weeks",
-        month: "months",
-        year: "years",
-      },
-    },
-  },
+  ReplicateIntervalUnit: { key: "replicateIntervalUnit", kind: UNIT_KIND },
   IncrementalCheckColumn: { key: "incrementalCheckColumn", kind: { type: "column" } },
   BatchSize: { key: "batchSize", kind: { type: "integer", min: 1, max: MAX_BATCH_SIZE } },
   TableNamePrefix: { key: "tableNamePrefix", kind: { type: "name", allowEmpty: true } },
   DestinationSchema: { key: "destinationSchema", kind: { type: "name", allowEmpty: false } },
   DeletePolicy: { key: "deletePolicy", kind: { type: "enum", values: DELETE_POLICIES } },
+  ReconcileInterval: {
+    key: "reconcileInterval",
+    kind: { type: "integer", min: 0, max: MAX_REPLICATE_INTERVAL },
+  },
+  ReconcileIntervalUnit: { key: "reconcileIntervalUnit", kind: UNIT_KIND },
 } as const satisfies Record<string, { key: keyof ReplicateOptions; kind: OptionKind }>;
 
 export type ReplicateOptionName = keyof typeof OPTION_DEFS;

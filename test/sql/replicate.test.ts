@@ -185,6 +185,8 @@ describe("REPLICATE options", () => {
       tableNamePrefix: "bb_",
       destinationSchema: "bitbucket",
       deletePolicy: "hard",
+      reconcileInterval: 24,
+      reconcileIntervalUnit: "hours",
     });
     expect(statement.settings.map((s) => s.name)).toEqual([
       "DropTable",
@@ -201,6 +203,16 @@ describe("REPLICATE options", () => {
     expect(statement.settings[0]?.written.name).toBe("droptable");
   });
 
+  it("ReconcileInterval: 0 checks every run; units as for ReplicateInterval; no negative values", () => {
+    const statement = parseReplicate(
+      "REPLICATE PullRequests WITH ReconcileInterval=0, ReconcileIntervalUnit=day",
+    );
+    expect(statement.options).toMatchObject({ reconcileInterval: 0, reconcileIntervalUnit: "days" });
+    expect(() => parseReplicate("REPLICATE PullRequests WITH ReconcileInterval=-1")).toThrow(
+      /Invalid ReconcileInterval -1: expected a whole number from 0 to 100,000/,
+    );
+  });
+
   it("defaults: soft deletes, batches of 5000, days, alter schema, no drop or truncate", () => {
     expect(DEFAULT_REPLICATE_OPTIONS).toEqual({
       dropTable: false,
@@ -214,6 +226,8 @@ describe("REPLICATE options", () => {
       tableNamePrefix: "",
       destinationSchema: undefined,
       deletePolicy: "soft",
+      reconcileInterval: 24,
+      reconcileIntervalUnit: "hours",
     });
   });
 
@@ -238,7 +252,7 @@ describe("REPLICATE options", () => {
       "3:6 Unknown option DeletPolicy at line 3, column 6, found 'DeletPolicy'. Did you mean DeletePolicy?",
     );
     expect(parseError("REPLICATE Issues WITH Foo = 1")).toMatch(
-      /^1:23 Unknown option Foo at line 1, column 23, found 'Foo'\. Options are DropTable, TruncateTableData, .*DeletePolicy$/,
+      /^1:23 Unknown option Foo at line 1, column 23, found 'Foo'\. Options are DropTable, TruncateTableData, .*DeletePolicy, ReconcileInterval, ReconcileIntervalUnit$/,
     );
   });
 

@@ -130,9 +130,11 @@ export async function ensureTable(
 
 function createTableSql(table: ResolvedTable): string {
   const columns = table.columns.map((c) => `${quoteIdent(c.name)} ${c.sqlType}${c.isKey ? " NOT NULL" : ""}`);
+  for (const d of table.derived) columns.push(`${quoteIdent(d.name)} ${d.sqlType}`);
   columns.push(`${quoteIdent(SYNCED_AT_COLUMN)} timestamptz NOT NULL DEFAULT now()`);
   columns.push(`${quoteIdent(DELETED_AT_COLUMN)} timestamptz`);
-  columns.push(`PRIMARY KEY (${table.key.map((c) => quoteIdent(c.name)).join(", ")})`);
+  if (table.key.length > 0)
+    columns.push(`PRIMARY KEY (${table.key.map((c) => quoteIdent(c.name)).join(", ")})`);
   return `CREATE TABLE ${table.qualified} (\n  ${columns.join(",\n  ")}\n)`;
 }
 
@@ -195,9 +197,16 @@ async function evolve(
       alter.push({ column: column.name, from: actual, to: wanted });
     else mismatches.push({ column: column.name, from: actual, to: wanted });
   }
+  for (const column of table.derived) {
+    const actual = byName.get(column.name);
+    if (actual === undefined) add.push(`ADD COLUMN ${quoteIdent(column.name)} ${column.sqlType}`);
+    else if (actual !== column.sqlType)
+      mismatches.push({ column: column.name, from: actual, to: column.sqlType });
+  }
   if (mismatches.length > 0) {
     const list = mismatches.map((m) => `column ${m.column} is ${m.from}, the definition needs ${m.to}`);
-    const hint = mismatches.every((m) => WIDENINGS[typeOf(m.to)].includes(m.from))
+    const derived = new Set(table.derived.map((d) => d.name));
+    const hint = mismatches.every((m) => !derived.has(m.column) && WIDENINGS[typeOf(m.to)].includes(m.from))
       ? " (a safe widening: allow it with the alterSchema option)"
       : " (recreate the table with the dropTable option)";
     throw new BitbridgeError(
@@ -217,12 +226,16 @@ async function evolve(
     ),
   ];
   if (actions.length > 0) await client.query(`ALTER TABLE ${table.qualified} ${actions.join(", ")}`);
-  const known = new Set([...table.columns.map((c) => c.name), ...METADATA_COLUMNS]);
+  const known = new Set([
+    ...table.columns.map((c) => c.name),
+    ...table.derived.map((d) => d.name),
+    ...METADATA_COLUMNS,
+  ]);
   return {
     table,
     created: false,
     truncated: false,
-    addedColumns: table.columns.filter((c) => !byName.has(c.name)).map((c) => c.name),
+    addedColumns: [...table.columns, ...table.derived].filter((c) => !byName.has(c.name)).map((c) => c.name),
     alteredColumns: alter,
     extraColumns: existing.filter((c) => !known.has(c.name)).map((c) => c.name),
   };

@@ -49,23 +49,25 @@ export async function loadBatch(
   checkpoint?: Checkpoint,
 ): Promise<LoadResult> {
   const table = resolveTarget(target);
+  requireKey(table);
   const position = unusedName(table, "bb_batch_position");
+  const staged = [...table.columns, ...table.inputs];
   let context: ErrorContext = { operation: "load", table, staging: STAGING_TABLE };
   return inTransaction(
     client,
     () => context,
     async () => {
-      const columns = table.columns.map((c) => quoteIdent(c.name));
+      const columns = staged.map((c) => quoteIdent(c.name));
       await client.query(
         `CREATE TEMPORARY TABLE ${quoteIdent(STAGING_TABLE)} (${[
-          ...table.columns.map((c) => `${quoteIdent(c.name)} ${c.sqlType}`),
+          ...staged.map((c) => `${quoteIdent(c.name)} ${c.sqlType}`),
           `${quoteIdent(position)} bigint NOT NULL`,
         ].join(", ")}) ON COMMIT DROP`,
       );
       const received = await copyRows(
         client,
         `COPY pg_temp.${quoteIdent(STAGING_TABLE)} (${[...columns, quoteIdent(position)].join(", ")}) FROM STDIN`,
-        table.columns,
+        staged,
         rows,
         (index) => String(index),
       );
@@ -101,22 +103,32 @@ export async function loadBatch(
 
 /** The merge: dedupe staging (last row per key wins), upsert only changed rows, count. */
 export function mergeStatement(table: ResolvedTable, position: string): Statement {
-  const q = (c: ResolvedColumn) => quoteIdent(c.name);
-  const all = table.columns.map(q).join(", ");
+  const q = (c: { readonly name: string }) => quoteIdent(c.name);
+  const written = [...table.columns, ...table.derived];
+  const all = written.map(q).join(", ");
   const key = table.key.map(q).join(", ");
   const synced = quoteIdent(SYNCED_AT_COLUMN);
   const deleted = quoteIdent(DELETED_AT_COLUMN);
-  const values = table.columns.filter((c) => !c.isKey);
+  const keyNames = new Set(table.key.map((c) => c.name));
+  const values = written.filter((c) => !keyNames.has(c.name));
   const set = [
     ...values.map((c) => `${q(c)} = EXCLUDED.${q(c)}`),
     `${synced} = EXCLUDED.${synced}`,
     `${deleted} = NULL`,
   ].join(", ");
   const compared = [...values.map(q), deleted];
-  const text = `WITH src AS (
-  SELECT DISTINCT ON (${key}) ${all} FROM pg_temp.${quoteIdent(STAGING_TABLE)}
-  ORDER BY ${key}, ${quoteIdent(position)} DESC
-), merged AS (
+  const latest = (list: string) =>
+    `SELECT DISTINCT ON (${key}) ${list} FROM pg_temp.${quoteIdent(STAGING_TABLE)}
+  ORDER BY ${key}, ${quoteIdent(position)} DESC`;
+  // Derived columns are computed once per key, from the row that wins.
+  const source =
+    table.derived.length === 0
+      ? `src AS (\n  ${latest(all)}\n)`
+      : `latest AS (\n  ${latest("*")}\n), src AS (\n  SELECT ${[
+          ...table.columns.map(q),
+          ...table.derived.map((d) => `${d.sql} AS ${q(d)}`),
+        ].join(", ")} FROM latest\n)`;
+  const text = `WITH ${source}, merged AS (
   INSERT INTO ${table.qualified} AS t (${all}, ${synced}, ${deleted})
   SELECT ${all}, now(), NULL FROM src
   ON CONFLICT (${key}) DO UPDATE SET ${set}
@@ -157,6 +169,7 @@ export async function markDeleted(
 ): Promise<number> {
   const mode = reconciliation.mode ?? "soft";
   const table = resolveTarget(target);
+  requireKey(table);
   const scope = Object.entries(reconciliation.scope).map(([name, value]) => {
     const column = table.columns.find((c) => c.source === name);
     if (!column)
@@ -232,7 +245,7 @@ function scopeValue(value: unknown): unknown {
  * BEGIN, `work`, COMMIT; on any failure ROLLBACK and a mapped error. A connection error emitted
  * by the client while the transaction runs is absorbed here (it also fails the pending query).
  */
-async function inTransaction<T>(
+export async function inTransaction<T>(
   client: pg.ClientBase,
   context: () => ErrorContext,
   work: () => Promise<T>,
@@ -276,6 +289,16 @@ function isPgError(error: unknown): boolean {
 
 function unusedName(table: ResolvedTable, name: string): string {
   let result = name;
-  while (table.columns.some((c) => c.name === result)) result = `${result}_x`;
+  while (table.columns.some((c) => c.name === result) || table.inputs.some((c) => c.name === result))
+    result = `${result}_x`;
   return result;
+}
+
+function requireKey(table: ResolvedTable): void {
+  if (table.key.length === 0)
+    throw new BitbridgeError(
+      DestinationErrorCode.invalidTable,
+      `table ${table.table} has no primary key: batches are merged by key`,
+      { table: table.table },
+    );
 }

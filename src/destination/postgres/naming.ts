@@ -15,7 +15,7 @@ export const DELETED_AT_COLUMN = "bb_deleted_at";
 export const METADATA_COLUMNS: readonly string[] = [SYNCED_AT_COLUMN, DELETED_AT_COLUMN];
 
 /** PostgreSQL truncates longer identifiers silently (NAMEDATALEN - 1 bytes). */
-const MAX_IDENTIFIER_BYTES = 63;
+export const MAX_IDENTIFIER_BYTES = 63;
 
 /**
  * The destination name of a catalog table or column.

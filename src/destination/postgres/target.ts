@@ -16,9 +16,24 @@ export interface TableTarget {
   readonly schema: string;
   readonly table: string;
   readonly columns: readonly TargetColumn[];
+  /** Empty only for tables replaced whole (`replaceTable`), never merged by key. */
   readonly primaryKey: readonly string[];
   /** Default `snake`. */
   readonly naming?: NamingPolicy;
+  /** Columns loaded into staging only, as inputs of `derived` (rows carry them like `columns`). */
+  readonly inputs?: readonly TargetColumn[];
+  /** Columns PostgreSQL computes from the staged columns while merging. */
+  readonly derived?: readonly DerivedColumn[];
+}
+
+/** A destination column whose value PostgreSQL computes from staged columns. */
+export interface DerivedColumn {
+  /** Catalog-style name, mapped by the naming policy like the other columns. */
+  readonly name: string;
+  /** SQL over the staged columns' destination names (quoted identifiers). */
+  readonly sql: string;
+  /** The result type, as `format_type` spells it (see `deriveTypes`). */
+  readonly sqlType: string;
 }
 
 export interface ResolvedColumn {
@@ -38,8 +53,11 @@ export interface ResolvedTable {
   /** `"schema"."table"`. */
   readonly qualified: string;
   readonly columns: readonly ResolvedColumn[];
-  /** Primary key columns, in key order. */
+  /** Primary key columns, in key order; empty for tables replaced whole. */
   readonly key: readonly ResolvedColumn[];
+  /** Staged-only columns. */
+  readonly inputs: readonly ResolvedColumn[];
+  readonly derived: readonly (DerivedColumn & { readonly source: string })[];
 }
 
 /** DDL type of each catalog type. */
@@ -69,13 +87,12 @@ export function resolveTarget(target: TableTarget): ResolvedTable {
   const table = destinationName(target.table, naming);
   if (target.schema === "")
     throw new BitbridgeError(DestinationErrorCode.invalidName, "the destination schema name is empty");
-  if (target.columns.length === 0)
+  if (target.columns.length + (target.derived?.length ?? 0) === 0)
     throw new BitbridgeError(DestinationErrorCode.invalidTable, `table ${target.table} has no columns`, {
       table: target.table,
     });
   const byDestination = new Map<string, string>();
-  const keys = new Set(target.primaryKey);
-  const columns = target.columns.map((c): ResolvedColumn => {
+  const resolve = (c: TargetColumn | DerivedColumn): string => {
     const name = destinationName(c.name, naming);
     const clash =
       byDestination.get(name) ?? (METADATA_COLUMNS.includes(name) ? "a metadata column" : undefined);
@@ -86,12 +103,28 @@ export function resolveTarget(target: TableTarget): ResolvedTable {
         { table: target.table, column: c.name, destinationName: name },
       );
     byDestination.set(name, c.name);
-    return { source: c.name, name, type: c.type, sqlType: SQL_TYPES[c.type], isKey: keys.has(c.name) };
-  });
-  if (target.primaryKey.length === 0)
-    throw new BitbridgeError(DestinationErrorCode.invalidTable, `table ${target.table} has no primary key`, {
-      table: target.table,
-    });
+    return name;
+  };
+  const keys = new Set(target.primaryKey);
+  const columns = target.columns.map(
+    (c): ResolvedColumn => ({
+      source: c.name,
+      name: resolve(c),
+      type: c.type,
+      sqlType: SQL_TYPES[c.type],
+      isKey: keys.has(c.name),
+    }),
+  );
+  const derived = (target.derived ?? []).map((d) => ({ ...d, source: d.name, name: resolve(d) }));
+  const inputs = (target.inputs ?? []).map(
+    (c): ResolvedColumn => ({
+      source: c.name,
+      name: resolve(c),
+      type: c.type,
+      sqlType: SQL_TYPES[c.type],
+      isKey: false,
+    }),
+  );
   const key = target.primaryKey.map((k) => {
     const column = columns.find((c) => c.source === k);
     if (!column)
@@ -102,5 +135,13 @@ export function resolveTarget(target: TableTarget): ResolvedTable {
       );
     return column;
   });
-  return { schema: target.schema, table, qualified: qualifiedName(target.schema, table), columns, key };
+  return {
+    schema: target.schema,
+    table,
+    qualified: qualifiedName(target.schema, table),
+    columns,
+    key,
+    inputs,
+    derived,
+  };
 }

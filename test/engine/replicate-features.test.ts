@@ -1,0 +1,238 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningSimulator, startSimulator } from "../../sim/server.js";
+import { createClient } from "../../src/bitbucket/client.js";
+import { parseConnectionString } from "../../src/bitbucket/connection-properties.js";
+import { runReplicateTask } from "../../src/engine/task-runner.js";
+import type { TaskRunInput } from "../../src/engine/task-runner-types.js";
+import { useTestDatabase } from "../support/postgres.js";
+
+const db = await useTestDatabase("replicate-features");
+let sim: RunningSimulator;
+let connection: string;
+let workspace: string;
+const SCHEMA = "features";
+
+beforeAll(async () => {
+  sim = await startSimulator({ seed: 21, scale: "tiny", rateLimitPerHour: 1_000_000 });
+  const api = sim.sim.auth.credentials().apiTokens[0];
+  workspace = sim.sim.data.workspaces[0]?.slug as string;
+  connection = `AuthScheme=APIToken;User=${api?.email};APIToken=${api?.token};Workspace=${workspace};Url=${sim.apiUrl};RequestsPerHour=1000000`;
+});
+
+afterAll(async () => {
+  await sim.stop();
+});
+
+function replicate(statement: string, more: Partial<TaskRunInput> = {}) {
+  return runReplicateTask({
+    statement,
+    client: createClient(parseConnectionString(connection)),
+    workspace,
+    destination: { config: { connectionString: db.url }, schema: SCHEMA },
+    ...more,
+  });
+}
+
+async function simCall(method: string, path: string, body?: unknown) {
+  const res = await fetch(`${sim.origin}/_sim${path}`, {
+    method,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+}
+
+async function rows(sql: string, values: unknown[] = []) {
+  return (await db.pool.query(sql, values)).rows;
+}
+
+async function columnTypes(table: string): Promise<Record<string, string>> {
+  const result = await rows(
+    `SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute
+     WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`,
+    [`${SCHEMA}.${table}`],
+  );
+  return Object.fromEntries(result.map((r) => [r.name, r.type]));
+}
+
+describe("REPLICATE transformations evaluated by PostgreSQL", () => {
+  it("computes expressions in PostgreSQL, with PostgreSQL's types, next to the plain columns", async () => {
+    await replicate("REPLICATE [PullRequests]");
+    const result = await replicate(
+      `REPLICATE [PrShapes] SELECT Id, UPPER(Title) AS LoudTitle, LEN(Title) AS TitleLength,
+         YEAR(CreatedOn) AS CreatedYear, DATE(CreatedOn) AS CreatedDay, CommentCount * 2 AS DoubleComments,
+         CASE WHEN State = 'OPEN' THEN 'open' ELSE 'closed' END AS Openness,
+         CAST(CommentCount AS DECIMAL(10, 2)) / 4 AS Quarter, COALESCE(Description, '(none)') AS Body
+       FROM PullRequests WHERE State IN ('OPEN', 'MERGED')`,
+    );
+    const types = await columnTypes("pr_shapes");
+    expect(types).toMatchObject({
+      id: "integer",
+      loud_title: "text",
+      title_length: "integer",
+      created_year: "integer",
+      created_day: "date",
+      double_comments: "integer",
+      openness: "text",
+      quarter: "numeric",
+      body: "text",
+      repository_uuid: "text",
+    });
+    // Independently: the same values computed from the plain replica with SQL.
+    const expected = await rows(
+      `SELECT repository_uuid, id, upper(title) AS loud_title, char_length(title) AS title_length,
+              extract(year FROM created_on AT TIME ZONE 'UTC')::int AS created_year,
+              to_char(created_on AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS created_day,
+              comment_count * 2 AS double_comments,
+              CASE WHEN state = 'OPEN' THEN 'open' ELSE 'closed' END AS openness,
+              (comment_count::numeric(10, 2) / 4)::text AS quarter, coalesce(description, '(none)') AS body
+       FROM ${SCHEMA}.pull_requests WHERE state IN ('OPEN', 'MERGED') ORDER BY 1, 2`,
+    );
+    const actual = await rows(
+      `SELECT repository_uuid, id, loud_title, title_length, created_year,
+              to_char(created_day, 'YYYY-MM-DD') AS created_day, double_comments, openness,
+              quarter::text AS quarter, body
+       FROM ${SCHEMA}.pr_shapes ORDER BY 1, 2`,
+    );
+    expect(expected.length).toBeGreaterThan(0);
+    expect(result.inserted).toBe(expected.length);
+    expect(actual).toEqual(expected);
+  });
+
+  it("string literals reach PostgreSQL as constants, whatever quotes and backslashes they hold", async () => {
+    const tricky = "it's \\' ); DROP TABLE features.pull_requests; -- \\n";
+    await replicate(
+      `REPLICATE [PrLiterals] SELECT Id, CONCAT('${tricky.replaceAll("'", "''")}', Id) AS Label FROM PullRequests`,
+    );
+    const labels = await rows(`SELECT DISTINCT label FROM ${SCHEMA}.pr_literals WHERE id = 1`);
+    expect(labels).toEqual([{ label: `${tricky}1` }]);
+    const still = await rows("SELECT to_regclass($1) AS t", [`${SCHEMA}.pull_requests`]);
+    expect(still[0].t).not.toBeNull();
+  });
+
+  it("reports an expression PostgreSQL rejects at its line and column, before creating anything", async () => {
+    const error = await replicate(
+      "REPLICATE [BadShapes] SELECT Id,\n  Title - 1 AS Broken FROM PullRequests",
+    ).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "REPLICATE_EXPRESSION" });
+    expect(String((error as Error).message)).toMatch(
+      /column Broken: .*operator does not exist: text - integer.* at line 2, column 3/,
+    );
+    const exists = await rows("SELECT to_regclass($1) AS t", [`${SCHEMA}.bad_shapes`]);
+    expect(exists[0].t).toBeNull();
+  });
+
+  it("GROUP BY: PostgreSQL aggregates the rows read, and each run replaces the result whole", async () => {
+    const statement = `REPLICATE [PrStates] SELECT RepositorySlug, State, COUNT(*) AS Total,
+        MAX(UpdatedOn) AS LastChange, SUM(CommentCount) AS Comments
+      FROM PullRequests GROUP BY RepositorySlug, State HAVING COUNT(*) > 0 ORDER BY Total DESC`;
+    const first = await replicate(statement);
+    const expected = async () =>
+      rows(
+        `SELECT repository_slug, state, count(*)::int AS total, max(updated_on) AS last_change,
+                sum(comment_count)::bigint::text AS comments
+         FROM ${SCHEMA}.pull_requests WHERE bb_deleted_at IS NULL GROUP BY 1, 2 ORDER BY 1, 2`,
+      );
+    const actual = async () =>
+      rows(
+        `SELECT repository_slug, state, total::int AS total, last_change, comments::text AS comments
+         FROM ${SCHEMA}.pr_states ORDER BY 1, 2`,
+      );
+    const before = await expected();
+    expect(await actual()).toEqual(before);
+    expect(first.inserted).toBe(before.length);
+
+    // Merge one open pull request: one group shrinks, another grows; the rest is unchanged.
+    const repo = sim.sim.data.workspaces[0]?.repositories[0];
+    const open = repo?.pullRequests.find((p) => p.entity.value.state === "OPEN");
+    if (!repo || !open) throw new Error("need an open pull request");
+    await simCall("PUT", `/repositories/${workspace}/${repo.slug}/pullrequests/${open.id}`, {
+      state: "MERGED",
+    });
+    await replicate("REPLICATE [PullRequests]");
+    const second = await replicate(statement);
+    const after = await expected();
+    expect(await actual()).toEqual(after);
+    expect(second.inserted).toBeGreaterThanOrEqual(1);
+    expect(second.inserted).toBeLessThanOrEqual(2);
+    expect(second.deleted).toBe(second.inserted + (after.length - before.length) * -1);
+    expect(second.unchanged).toBe(after.length - second.inserted);
+  });
+
+  it("a global aggregate without GROUP BY is one row", async () => {
+    await replicate("REPLICATE [Commits]");
+    await replicate(
+      "REPLICATE [CommitTotals] SELECT COUNT(*) AS Commits, COUNT(DISTINCT AuthorRaw) AS Authors FROM Commits",
+    );
+    const actual = await rows(`SELECT commits::int, authors::int FROM ${SCHEMA}.commit_totals`);
+    const expected = await rows(
+      `SELECT count(*)::int AS commits, count(DISTINCT author_raw)::int AS authors FROM ${SCHEMA}.commits`,
+    );
+    expect(expected[0].commits).toBeGreaterThan(0);
+    expect(actual).toEqual(expected);
+  });
+});
+
+describe("deletions of cursor-read rows and first loads in windows", () => {
+  it("a pull request deleted inside a live repository is found on the reconciliation cadence", async () => {
+    const statement = "REPLICATE [PullRequests] WITH DestinationSchema='cadence'";
+    await replicate(statement);
+    const repo = sim.sim.data.workspaces[0]?.repositories[1];
+    const victim = repo?.pullRequests.at(-1);
+    if (!repo || !victim) throw new Error("need a pull request");
+    await simCall("DELETE", `/repositories/${workspace}/${repo.slug}/pullrequests/${victim.id}`);
+    const live = async () =>
+      (
+        await rows(
+          "SELECT bb_deleted_at IS NULL AS live FROM cadence.pull_requests WHERE repository_uuid = $1 AND id = $2",
+          [repo.uuid, victim.id],
+        )
+      )[0]?.live;
+    // Checked 24 hours after the first full read by default: not yet.
+    const early = await replicate(statement);
+    expect(early.deleted).toBe(0);
+    expect(await live()).toBe(true);
+    // ReconcileInterval=0 checks every run: the row is marked deleted, nothing else is.
+    const now = await replicate(`${statement}, ReconcileInterval=0`);
+    expect(now.deleted).toBe(1);
+    expect(await live()).toBe(false);
+    const again = await replicate(`${statement}, ReconcileInterval=0`);
+    expect(again.deleted).toBe(0);
+  });
+
+  it("ReplicateInterval loads window by window, resumes a cancelled load where it stopped, and ends equal", async () => {
+    const plain = "REPLICATE [PullRequests] WITH DestinationSchema='plain'";
+    await replicate(plain);
+    const windowed =
+      "REPLICATE [PullRequests] WITH DestinationSchema='windows', ReplicateInterval=7, ReplicateIntervalUnit='days', BatchSize=5";
+    const controller = new AbortController();
+    let batches = 0;
+    const cancelled = await replicate(windowed, {
+      concurrency: 1,
+      signal: controller.signal,
+      onProgress: () => {
+        batches++;
+        if (batches === 3) controller.abort();
+      },
+    }).catch((e: unknown) => e);
+    expect(cancelled).toMatchObject({ code: "RUN_CANCELLED" });
+    const partial = await rows(
+      "SELECT state FROM windows.bb_replication_state WHERE table_name = 'pull_requests' AND state ? 'loadedUntil'",
+    );
+    expect(partial.length).toBeGreaterThan(0);
+    await replicate(windowed);
+    const states = await rows(
+      "SELECT state FROM windows.bb_replication_state WHERE table_name = 'pull_requests'",
+    );
+    expect(states.every((s) => s.state.loadedUntil === undefined && typeof s.state.cursor === "string")).toBe(
+      true,
+    );
+    const columns = "repository_uuid, id, title, state, updated_on";
+    const left = await rows(
+      `SELECT ${columns} FROM plain.pull_requests WHERE bb_deleted_at IS NULL ORDER BY 1, 2`,
+    );
+    const right = await rows(
+      `SELECT ${columns} FROM windows.pull_requests WHERE bb_deleted_at IS NULL ORDER BY 1, 2`,
+    );
+    expect(right).toEqual(left);
+  });
+});
