@@ -564,6 +564,35 @@ class TaskRun {
       });
       this.counts.deleted += deleted;
     }
+    // Children of parents that are gone (a deleted pull request's comments), on the reconciliation
+    // cadence; a first read listed every parent already.
+    if (!parentColumn || !this.reconcileDue(state)) return;
+    const startedAt = new Date().toISOString();
+    let live = parents.map((p) => p.key);
+    if (since) {
+      live = [];
+      for await (const page of this.client.pages<Record<string, unknown>>(path, {
+        ...level.parentParams,
+        pagelen: parent.def.maxPageLength,
+        fields: `next,values.${keyField}`,
+      })) {
+        for (const p of page.values) live.push(String(p[keyField]));
+      }
+    }
+    const typed = (key: string) => (parentColumn.type === "integer" ? Number(key) : key);
+    const deleted = await markDeleted(this.pg, this.target, {
+      scope: this.scopeFor({ RepositoryUuid: repo.uuid }),
+      keys: live.map((key) => ({ [parentColumn.destinationName]: typed(key) })),
+      matchColumns: [parentColumn.destinationName],
+      mode: this.bound.statement.options.deletePolicy,
+      checkpoint: (client) =>
+        saveState(client, this.target.schema, this.target.table, partition, {
+          ...state,
+          cursor: parents.at(-1)?.changed ?? state.cursor,
+          reconciledAt: startedAt,
+        }),
+    });
+    this.counts.deleted += deleted;
   }
 
   /** Reads in batches of BatchSize; `last` marks the final (possibly empty) batch. */

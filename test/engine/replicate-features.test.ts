@@ -175,10 +175,12 @@ describe("REPLICATE transformations evaluated by PostgreSQL", () => {
 describe("deletions of cursor-read rows and first loads in windows", () => {
   it("a pull request deleted inside a live repository is found on the reconciliation cadence", async () => {
     const statement = "REPLICATE [PullRequests] WITH DestinationSchema='cadence'";
+    const comments = "REPLICATE [PullRequestComments] WITH DestinationSchema='cadence'";
     await replicate(statement);
+    await replicate(comments);
     const repo = sim.sim.data.workspaces[0]?.repositories[1];
-    const victim = repo?.pullRequests.at(-1);
-    if (!repo || !victim) throw new Error("need a pull request");
+    const victim = repo?.pullRequests.findLast((p) => p.comments.some((c) => !c.value.deleted));
+    if (!repo || !victim) throw new Error("need a pull request with comments");
     await simCall("DELETE", `/repositories/${workspace}/${repo.slug}/pullrequests/${victim.id}`);
     const live = async () =>
       (
@@ -197,6 +199,20 @@ describe("deletions of cursor-read rows and first loads in windows", () => {
     expect(await live()).toBe(false);
     const again = await replicate(`${statement}, ReconcileInterval=0`);
     expect(again.deleted).toBe(0);
+    // Its comments: kept until the cadence says to check, then marked deleted with it.
+    const liveComments = async () =>
+      (
+        await rows(
+          "SELECT count(*)::int AS n FROM cadence.pull_request_comments WHERE repository_uuid = $1 AND pull_request_id = $2 AND bb_deleted_at IS NULL",
+          [repo.uuid, victim.id],
+        )
+      )[0]?.n;
+    const before = await liveComments();
+    expect(before).toBeGreaterThan(0);
+    expect((await replicate(comments)).deleted).toBe(0);
+    const checked = await replicate(`${comments}, ReconcileInterval=0`);
+    expect(checked.deleted).toBe(before);
+    expect(await liveComments()).toBe(0);
   });
 
   it("ReplicateInterval loads window by window, resumes a cancelled load where it stopped, and ends equal", async () => {

@@ -150,8 +150,13 @@ export interface DeleteReconciliation {
    * `{}` is the whole table.
    */
   readonly scope: Readonly<Record<string, unknown>>;
-  /** Every key now present at the source in the scope: objects with the primary key columns. */
+  /** Every key now present at the source in the scope: objects with the `matchColumns`. */
   readonly keys: Rows;
+  /**
+   * Columns (catalog names) the keys hold; default the primary key. A parent column finds the rows
+   * whose parent is gone (comments of a deleted pull request) without reading the rows themselves.
+   */
+  readonly matchColumns?: readonly string[];
   /** `soft` (default): set `bb_deleted_at`; `hard`: delete the rows; `ignore`: do nothing. */
   readonly mode?: DeleteMode;
   /** Runs in the same transaction, after the deletes. */
@@ -190,24 +195,36 @@ export async function markDeleted(
     return { column, value };
   });
   if (mode === "ignore") return 0;
+  const match = reconciliation.matchColumns
+    ? reconciliation.matchColumns.map((name) => {
+        const column = table.columns.find((c) => c.source === name);
+        if (!column)
+          throw new BitbridgeError(
+            DestinationErrorCode.invalidScope,
+            `match column ${name} is not a column of ${target.table}`,
+            { table: target.table, column: name },
+          );
+        return column;
+      })
+    : table.key;
   let context: ErrorContext = { operation: "delete", table, staging: KEYS_TABLE };
   return inTransaction(
     client,
     () => context,
     async () => {
       await client.query(
-        `CREATE TEMPORARY TABLE ${quoteIdent(KEYS_TABLE)} (${table.key
+        `CREATE TEMPORARY TABLE ${quoteIdent(KEYS_TABLE)} (${match
           .map((c) => `${quoteIdent(c.name)} ${c.sqlType}`)
           .join(", ")}) ON COMMIT DROP`,
       );
       await copyRows(
         client,
-        `COPY pg_temp.${quoteIdent(KEYS_TABLE)} (${table.key.map((c) => quoteIdent(c.name)).join(", ")}) FROM STDIN`,
-        table.key,
+        `COPY pg_temp.${quoteIdent(KEYS_TABLE)} (${match.map((c) => quoteIdent(c.name)).join(", ")}) FROM STDIN`,
+        match,
         reconciliation.keys,
       );
       await client.query(`ANALYZE pg_temp.${quoteIdent(KEYS_TABLE)}`);
-      const result = await client.query(deleteStatement(table, mode, scope));
+      const result = await client.query(deleteStatement(table, mode, scope, match));
       if (reconciliation.checkpoint) {
         context = { operation: "checkpoint", table };
         await reconciliation.checkpoint(client);
@@ -221,9 +238,10 @@ export function deleteStatement(
   table: ResolvedTable,
   mode: "soft" | "hard",
   scope: readonly { column: ResolvedColumn; value: unknown }[],
+  matchColumns: readonly ResolvedColumn[] = table.key,
 ): Statement {
   const conditions = scope.map((s, i) => `t.${quoteIdent(s.column.name)} = $${i + 1}`);
-  const match = table.key.map((c) => `k.${quoteIdent(c.name)} = t.${quoteIdent(c.name)}`).join(" AND ");
+  const match = matchColumns.map((c) => `k.${quoteIdent(c.name)} = t.${quoteIdent(c.name)}`).join(" AND ");
   conditions.push(`NOT EXISTS (SELECT 1 FROM pg_temp.${quoteIdent(KEYS_TABLE)} k WHERE ${match})`);
   const values = scope.map((s) => scopeValue(s.value));
   if (mode === "hard")
