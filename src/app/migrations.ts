@@ -132,4 +132,35 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX run_logs_task_run_idx ON bitbridge.run_logs (task_run_id) WHERE task_run_id IS NOT NULL;
     `,
   },
+  {
+    id: 3,
+    name: "odata credentials and shares",
+    sql: `
+      CREATE TABLE bitbridge.odata_credentials (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        username text NOT NULL UNIQUE CHECK (username ~ '^[A-Za-z][A-Za-z0-9_.-]{0,62}$'),
+        -- scrypt hashes only; the password itself is shown once and never stored.
+        password_hash text NOT NULL,
+        -- After a reset the previous password keeps working until previous_valid_until.
+        previous_hash text,
+        previous_valid_until timestamptz,
+        requests_per_hour integer NOT NULL DEFAULT 20000 CHECK (requests_per_hour > 0),
+        created_at timestamptz NOT NULL DEFAULT now(),
+        reset_at timestamptz,
+        revoked_at timestamptz
+      );
+
+      CREATE TABLE bitbridge.odata_shares (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        schema_name text NOT NULL,
+        table_name text NOT NULL,
+        -- Chosen once, so the entity set (and the Salesforce object synced from it) keeps its name.
+        entity_set text NOT NULL UNIQUE,
+        -- MaxLength per text column, measured at share time, so $metadata stays stable.
+        max_lengths jsonb NOT NULL DEFAULT '{}'::jsonb,
+        shared_at timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (schema_name, table_name)
+      );
+    `,
+  },
 ];

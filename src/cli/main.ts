@@ -1,8 +1,10 @@
 import { Command } from "commander";
 import { connectionCommand } from "./connection-command.js";
 import { jobCommand } from "./job-command.js";
+import { odataCommand } from "./odata-command.js";
 import { queryCommand } from "./query-command.js";
 import { replicateCommand } from "./replicate-command.js";
+import { serveCommand } from "./serve-command.js";
 import { simCommand } from "./sim-command.js";
 import { startCommand } from "./start-command.js";
 
@@ -18,5 +20,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   program.addCommand(connectionCommand());
   program.addCommand(jobCommand());
   program.addCommand(replicateCommand());
+  program.addCommand(serveCommand());
+  program.addCommand(odataCommand());
   await program.parseAsync([...argv]);
 }

@@ -8,6 +8,7 @@ import { runJob } from "../engine/runs.js";
 import { CATALOG } from "../source/catalog.js";
 import { withAppDatabase } from "./app-database.js";
 import { finishRun, runReporter } from "./job-command.js";
+import { publishReplicatedTables } from "./start-odata.js";
 
 const JOB = "bitbucket-all";
 const SOURCE = "bitbucket";
@@ -33,8 +34,13 @@ export function startCommand(): Command {
       7990,
     )
     .option("--full", "read everything again instead of only what changed", false)
-    .option("--exit", "stop after the run instead of keeping PostgreSQL and the simulator up for psql", false)
-    .action(async (opts: { port: number; full: boolean; exit: boolean }) => {
+    .option(
+      "--exit",
+      "stop after the run instead of keeping PostgreSQL, the simulator and the OData service up",
+      false,
+    )
+    .option("--odata-port <n>", "port of the OData service", (v) => Number(v), 8080)
+    .action(async (opts: { port: number; full: boolean; exit: boolean; odataPort: number }) => {
       const log = (line: string) => process.stderr.write(`${line}\n`);
       let sim: RunningSimulator | undefined;
       try {
@@ -118,15 +124,20 @@ export function startCommand(): Command {
               "",
             ].join("\n"),
           );
-          if (!opts.exit && (db.embedded || sim)) {
+          const odata = await publishReplicatedTables(db, connections, SCHEMA, {
+            port: opts.exit ? undefined : await freeOr(opts.odataPort),
+            log,
+          });
+          if (!opts.exit) {
             process.stdout.write(
-              "PostgreSQL and the simulator stay up for you to look around; press Ctrl-C to stop.\n",
+              "PostgreSQL, the simulator and the OData service stay up for you to look around; press Ctrl-C to stop.\n",
             );
             await new Promise<void>((resolve) => {
               process.once("SIGINT", resolve);
               process.once("SIGTERM", resolve);
             });
           }
+          await odata.close();
         });
       } finally {
         await sim?.stop();

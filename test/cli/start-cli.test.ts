@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -35,5 +36,60 @@ describe("bitbridge start (the README's main job)", () => {
     expect(second.stderr).not.toContain("Created job");
     // Nothing changed at the source: nothing inserted, updated or deleted.
     expect(second.stderr).not.toMatch(/\([1-9][\d,]* inserted|, [1-9][\d,]* updated|, [1-9][\d,]* deleted/);
+    // Every replicated table is shared over OData once, and the demo user exists once.
+    const shared = await db.pool.query(
+      `SELECT (SELECT count(*) FROM bitbridge.odata_shares)::int AS shares,
+              (SELECT count(*) FROM pg_tables WHERE schemaname = 'bitbucket' AND tablename NOT LIKE 'bb\\_%')::int AS tables,
+              (SELECT count(*) FROM bitbridge.odata_credentials WHERE username = 'salesforce')::int AS users`,
+    );
+    expect(shared.rows[0]).toEqual({
+      shares: shared.rows[0].tables,
+      tables: shared.rows[0].tables,
+      users: 1,
+    });
+  }, 180_000);
+
+  it("without --exit it serves the replicated tables over OData until stopped", async () => {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "src/cli/entry.ts", "start", "--port", "0", "--odata-port", "0"],
+      {
+        env: { ...process.env, DATABASE_URL: db.url, BITBRIDGE_HOME: home },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const ready = new Promise<void>((resolve) => {
+      child.stdout.on("data", (d: Buffer) => {
+        stdout += d.toString();
+        if (stdout.includes("press Ctrl-C to stop")) resolve();
+      });
+    });
+    const closed = new Promise<number | null>((resolve) => child.on("close", resolve));
+    await Promise.race([ready, closed]);
+    const url = /OData 4\.0 \(for Salesforce Connect\): (\S+)/.exec(stdout)?.[1];
+    expect(url, `${stdout}\n${stderr}`).toBeDefined();
+    // The first run created the user; a reset gives this test a password of its own.
+    const reset = await runCli(["odata", "credentials", "reset", "salesforce"], {
+      env: { DATABASE_URL: db.url, BITBRIDGE_HOME: home },
+    });
+    const password = /Password: (\S+)/.exec(reset.stdout)?.[1] ?? "";
+    const auth = `Basic ${Buffer.from(`salesforce:${password}`).toString("base64")}`;
+    const answer = await fetch(`${url}/pull_requests?$select=id,title&$top=3&$count=true`, {
+      headers: { authorization: auth },
+    });
+    expect(answer.status).toBe(200);
+    const body = (await answer.json()) as { value: unknown[]; "@odata.count": number };
+    const live = await db.pool.query(
+      "SELECT count(*)::int AS n FROM bitbucket.pull_requests WHERE bb_deleted_at IS NULL",
+    );
+    expect(body["@odata.count"]).toBe(live.rows[0].n);
+    expect(body.value).toHaveLength(3);
+    child.kill("SIGINT");
+    expect(await closed).toBe(0);
   }, 180_000);
 });

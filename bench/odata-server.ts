@@ -1,0 +1,25 @@
+/**
+ * The OData service alone in its own process, for bench/odata.ts: the load generator must not share its
+ * event loop. Argument: the database URL (application schema and published table in the same database).
+ * Prints one JSON line: the origin.
+ */
+import pg from "pg";
+import { ODataService } from "../src/odata/service.js";
+import { ShareStore } from "../src/odata/shares.js";
+import { startHttpServer } from "../src/server/http.js";
+
+const url = process.argv[2] as string;
+const key = Buffer.from(process.argv[3] as string, "hex");
+const app = new pg.Pool({ connectionString: url, max: 10 });
+const data = new pg.Pool({
+  connectionString: url,
+  max: 20,
+  options: "-c statement_timeout=30000 -c default_transaction_read_only=on -c TimeZone=UTC",
+});
+const odata = new ODataService({ app, data, shares: new ShareStore(app, data), tokenKey: key });
+const http = await startHttpServer({ odata, port: 0 });
+process.stdout.write(`${JSON.stringify({ origin: http.origin })}\n`);
+process.on("SIGTERM", async () => {
+  await http.close();
+  process.exit(0);
+});

@@ -1,0 +1,231 @@
+/**
+ * The OData service under Salesforce Connect's request shapes, next to the same SQL sent directly with
+ * the driver in the same run (the ceiling): requests/s and latency percentiles at 50 connections.
+ *
+ *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:odata
+ *   ROWS=1000000 CONNECTIONS=50 SECONDS=10 SHAPES=select,filter ...
+ *
+ * The table (schema odata_bench, shaped like replicated pull requests) is created once and reused while
+ * its row count matches ROWS. Without BENCH_DATABASE_URL an embedded PostgreSQL is started.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import autocannon from "autocannon";
+import pg from "pg";
+import { migrate } from "../src/app/database.js";
+import { startEmbeddedPostgres } from "../src/app/embedded-postgres.js";
+import { MAX_PAGE_SIZE, pageQuery } from "../src/odata/collection.js";
+import { CredentialStore } from "../src/odata/credentials.js";
+import { parseQueryOptions } from "../src/odata/parser/index.js";
+import { ShareStore } from "../src/odata/shares.js";
+import { SkipTokens } from "../src/odata/skiptoken.js";
+
+const ROWS = Number(process.env.ROWS ?? 1_000_000);
+const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
+const SECONDS = Number(process.env.SECONDS ?? 10);
+const SET = "pull_requests";
+
+async function database(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const url = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL;
+  if (url) return { url, stop: async () => {} };
+  const dir = mkdtempSync(join(tmpdir(), "bitbridge-bench-"));
+  chmodSync(dir, 0o711);
+  const server = await startEmbeddedPostgres({ dataDir: dir, ephemeral: true });
+  return {
+    url: server.url,
+    stop: async () => {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function prepare(pool: pg.Pool): Promise<void> {
+  const exists = await pool.query("SELECT to_regclass('odata_bench.pull_requests') IS NOT NULL AS e");
+  if (exists.rows[0]?.e) {
+    const count = await pool.query<{ n: string }>("SELECT count(*) AS n FROM odata_bench.pull_requests");
+    if (Number(count.rows[0]?.n) === ROWS) return;
+  }
+  process.stderr.write(`creating odata_bench.pull_requests with ${ROWS.toLocaleString("en-US")} rows...\n`);
+  await pool.query(`
+    DROP SCHEMA IF EXISTS odata_bench CASCADE;
+    CREATE SCHEMA odata_bench;
+    CREATE TABLE odata_bench.pull_requests (
+      repository_uuid text NOT NULL, id integer NOT NULL, title text NOT NULL, description text,
+      state text NOT NULL, author_display_name text, source_branch text, destination_branch text,
+      comment_count integer NOT NULL, task_count integer NOT NULL, created_on timestamptz NOT NULL,
+      updated_on timestamptz NOT NULL, merge_commit_hash text, participants jsonb,
+      bb_synced_at timestamptz NOT NULL DEFAULT now(), bb_deleted_at timestamptz,
+      PRIMARY KEY (repository_uuid, id));
+    INSERT INTO odata_bench.pull_requests
+    SELECT '{' || md5((n % 200)::text) || '}', n / 200 + 1,
+           CASE WHEN n % 50 = 0 THEN 'Acme integration ' ELSE 'Improve module ' END || n,
+           repeat('Details of change ' || n || '. ', 4),
+           (ARRAY['OPEN', 'MERGED', 'DECLINED', 'SUPERSEDED'])[1 + n % 4], 'Developer ' || (n % 997),
+           'feature/' || n, 'main', n % 17, n % 5,
+           timestamptz '2020-01-01' + make_interval(secs => n * 97),
+           timestamptz '2020-01-01' + make_interval(secs => n * 97 + (n % 1000) * 3600),
+           CASE WHEN n % 4 = 1 THEN md5(n::text) END, jsonb_build_array('u' || (n % 50))
+    FROM generate_series(0, ${ROWS - 1}) AS n;
+    CREATE INDEX ON odata_bench.pull_requests (updated_on);
+    ANALYZE odata_bench.pull_requests;`);
+}
+
+interface Figures {
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly errors: number;
+}
+
+async function viaOData(origin: string, auth: string, path: string): Promise<Figures> {
+  const result = await autocannon({
+    url: `${origin}/odata/v4/${path}`,
+    connections: CONNECTIONS,
+    duration: SECONDS,
+    headers: { authorization: auth },
+  });
+  return {
+    rps: result.requests.p50,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.non2xx + result.errors,
+  };
+}
+
+/** The service's own SQL for `path`, run by `CONNECTIONS` loops over a pool as large as the service's. */
+async function direct(url: string, statements: { text: string; values: unknown[] }[]): Promise<Figures> {
+  const pool = new pg.Pool({ connectionString: url, max: 20, options: "-c TimeZone=UTC" });
+  const latencies: number[] = [];
+  const perSecond = new Map<number, number>();
+  let errors = 0;
+  const start = performance.now();
+  const until = start + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (performance.now() < until) {
+        const t = performance.now();
+        try {
+          await Promise.all(statements.map((s) => pool.query(s.text, s.values)));
+        } catch {
+          errors++;
+        }
+        const done = performance.now();
+        latencies.push(done - t);
+        const second = Math.floor((done - start) / 1000);
+        perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+      }
+    }),
+  );
+  await pool.end();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  const seconds = [...perSecond.entries()]
+    .filter(([s]) => s < SECONDS)
+    .map(([, n]) => n)
+    .sort((a, b) => a - b);
+  return { rps: seconds[Math.floor(seconds.length / 2)] ?? 0, p50: at(0.5), p99: at(0.99), errors };
+}
+
+async function main() {
+  const db = await database();
+  const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  await migrate(pool);
+  await prepare(pool);
+  const data = new pg.Pool({ connectionString: db.url, max: 2, options: "-c TimeZone=UTC" });
+  const shares = new ShareStore(pool, data);
+  if (!(await shares.list()).some((s) => s.entitySet === SET))
+    await shares.share("odata_bench", "pull_requests");
+  const model = await shares.model();
+  const set = model.entitySets.find((s) => s.name === SET);
+  if (!set) throw new Error("the bench table is not shared");
+  const user = `bench${randomBytes(3).toString("hex")}`;
+  const issued = await new CredentialStore(pool).create(user, 100_000_000);
+  const auth = `Basic ${Buffer.from(`${issued.username}:${issued.password}`).toString("base64")}`;
+  const key = randomBytes(32);
+
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ["--import", "tsx", "bench/odata-server.ts", db.url, key.toString("hex")],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  process.once("exit", () => child.kill());
+  const { origin } = JSON.parse(
+    await new Promise<string>((resolve, reject) => {
+      child.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
+      createInterface({ input: child.stdout as NodeJS.ReadableStream }).once("line", resolve);
+    }),
+  ) as { origin: string };
+
+  // A deep server-driven page: the token of the row 500,000 rows in, signed as the service would.
+  const middle = await pool.query<{ repository_uuid: string; id: number }>(
+    "SELECT repository_uuid, id FROM odata_bench.pull_requests ORDER BY 1, 2 OFFSET $1 LIMIT 1",
+    [Math.floor(ROWS / 2)],
+  );
+  const deep = middle.rows[0];
+  const token = new SkipTokens(key).sign(
+    { after: [deep?.repository_uuid ?? "", String(deep?.id ?? 0)], sent: Math.floor(ROWS / 2) },
+    `${SET}?$count=false`,
+  );
+  const sample = await pool.query<{ repository_uuid: string; id: number }>(
+    "SELECT repository_uuid, id FROM odata_bench.pull_requests ORDER BY id DESC LIMIT 1",
+  );
+  const one = sample.rows[0];
+  const shapes: [string, string][] = [
+    ["select", "$select=id,title,state&$count=true&$top=25"],
+    ["filter", "$filter=state eq 'OPEN' and comment_count ge 3&$orderby=updated_on desc&$top=25"],
+    [
+      "contains",
+      "$select=id,title&$count=true&$filter=contains(title,'Acme') eq true or contains(author_display_name,'Acme') eq true&$top=25",
+    ],
+    ["search", "$select=id,title&$count=true&$search=Acme&$top=25"],
+    ["client-page", "$select=id,title,state,updated_on&$top=500&$skip=5000"],
+    ["server-page-1", "$count=false"],
+    ["server-page-deep", `$count=false&$skiptoken=${encodeURIComponent(token)}`],
+    ["key", `(repository_uuid='${encodeURIComponent(one?.repository_uuid ?? "")}',id=${one?.id})`],
+  ];
+  const wanted = process.env.SHAPES?.split(",");
+  console.log(
+    `${ROWS.toLocaleString("en-US")} rows, ${CONNECTIONS} connections, ${SECONDS} s per measurement; medians of per-second request counts`,
+  );
+  console.log("shape               OData req/s  p50 ms  p99 ms | direct req/s  p50 ms  p99 ms | ratio");
+  for (const [name, query] of shapes) {
+    if (wanted && !wanted.includes(name)) continue;
+    const path = name === "key" ? `${SET}${query}` : `${SET}?${query}`;
+    const statements: { text: string; values: unknown[] }[] = [];
+    if (name === "key") {
+      statements.push({
+        text: "SELECT * FROM odata_bench.pull_requests WHERE repository_uuid = $1 AND id = $2 AND bb_deleted_at IS NULL LIMIT 1",
+        values: [one?.repository_uuid, one?.id],
+      });
+    } else {
+      const options = parseQueryOptions(query);
+      const tokenValue = options.skiptoken
+        ? new SkipTokens(key).verify(options.skiptoken, `${SET}?$count=false`)
+        : undefined;
+      const built = pageQuery({ set, options, pageSize: MAX_PAGE_SIZE, ieee754: false, token: tokenValue });
+      statements.push(built.page);
+      if (built.count) statements.push(built.count);
+    }
+    const served = await viaOData(origin, auth, path);
+    const raw = await direct(db.url, statements);
+    const f = (n: number) => n.toFixed(1).padStart(7);
+    console.log(
+      `${name.padEnd(18)} ${f(served.rps)}  ${f(served.p50)} ${f(served.p99)} |     ${f(raw.rps)} ${f(raw.p50)} ${f(raw.p99)} | ${(served.rps / Math.max(raw.rps, 0.001)).toFixed(2)}${served.errors + raw.errors > 0 ? `  (errors: ${served.errors} OData, ${raw.errors} direct)` : ""}`,
+    );
+  }
+  child.kill("SIGTERM");
+  await new CredentialStore(pool).revoke(user);
+  await pool.end();
+  await data.end();
+  await db.stop();
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

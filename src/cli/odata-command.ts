@@ -1,0 +1,143 @@
+import { Command } from "commander";
+import { BitbridgeError } from "../app/errors.js";
+import { CredentialStore } from "../odata/credentials.js";
+import { ShareStore } from "../odata/shares.js";
+import { withAppDatabase } from "./app-database.js";
+import { formatRows } from "./output.js";
+import { openPublishedDatabase } from "./published-database.js";
+
+const iso = (d: Date | null) => (d ? d.toISOString() : "");
+
+/** `bitbridge odata credentials ...` and `bitbridge odata share|unshare|list`. */
+export function odataCommand(): Command {
+  const command = new Command("odata").description(
+    "The OData service for Salesforce Connect: credentials and the tables it publishes",
+  );
+  const credentials = command.command("credentials").description("HTTP Basic users of the OData service");
+  credentials
+    .command("create")
+    .description("Create a user; its generated password is shown once and stored only as a hash")
+    .argument("<user>", "user name, e.g. salesforce")
+    .option("--requests-per-hour <n>", "request limit (default 20,000)", (v) => Number(v))
+    .action(async (user: string, opts: { requestsPerHour?: number }) => {
+      await withAppDatabase(async (db) => {
+        const issued = await new CredentialStore(db.pool).create(user, opts.requestsPerHour);
+        process.stdout.write(
+          `User:     ${issued.username}\nPassword: ${issued.password}\n(shown once: it is stored only as a hash)\n`,
+        );
+      });
+    });
+  credentials
+    .command("reset")
+    .description("A new password; the old one keeps working for 10 minutes")
+    .argument("<user>")
+    .action(async (user: string) => {
+      await withAppDatabase(async (db) => {
+        const issued = await new CredentialStore(db.pool).reset(user);
+        process.stdout.write(
+          `User:     ${issued.username}\nPassword: ${issued.password}\n(the previous password works until ${issued.previousValidUntil.toISOString()})\n`,
+        );
+      });
+    });
+  credentials
+    .command("revoke")
+    .description("Stop a user at once (both passwords)")
+    .argument("<user>")
+    .action(async (user: string) => {
+      await withAppDatabase(async (db) => {
+        await new CredentialStore(db.pool).revoke(user);
+        process.stdout.write(`Revoked ${user}.\n`);
+      });
+    });
+  credentials
+    .command("list")
+    .description("List users (never passwords)")
+    .action(async () => {
+      await withAppDatabase(async (db) => {
+        const rows = (await new CredentialStore(db.pool).list()).map((c) => [
+          c.username,
+          c.revokedAt ? "revoked" : "active",
+          c.requestsPerHour,
+          iso(c.createdAt),
+          iso(c.resetAt),
+          iso(c.previousValidUntil),
+        ]);
+        const columns = ["User", "Status", "RequestsPerHour", "Created", "Reset", "PreviousValidUntil"].map(
+          (name) => ({ name }),
+        );
+        process.stdout.write(formatRows({ columns, rows }, "table"));
+      });
+    });
+
+  const database = "--database <connection|url>";
+  const databaseHelp =
+    "the published database (default: connection warehouse, else the application database)";
+  command
+    .command("share")
+    .description("Publish tables or views (schema.table) as entity sets")
+    .argument("<relations...>", "schema.table, e.g. bitbucket.pull_requests")
+    .option("--name <EntitySet>", "entity set name (one relation only; default from the table name)")
+    .option(database, databaseHelp)
+    .action(async (relations: string[], opts: { name?: string; database?: string }) => {
+      if (opts.name && relations.length > 1)
+        throw new BitbridgeError("ODATA_NAME_ONE", "--name applies to one relation at a time.");
+      await withShares(opts.database, async (shares) => {
+        for (const relation of relations) {
+          const [schema, table] = splitRelation(relation);
+          const set = await shares.share(schema, table, opts.name);
+          process.stdout.write(
+            `Shared ${schema}.${table} as ${set.name} (${set.properties.length} properties, key ${set.key.join(", ")}).\n`,
+          );
+        }
+      });
+    });
+  command
+    .command("unshare")
+    .description("Stop publishing a table (schema.table) or an entity set (by name)")
+    .argument("<relation-or-set>")
+    .option(database, databaseHelp)
+    .action(async (what: string, opts: { database?: string }) => {
+      await withShares(opts.database, async (shares) => {
+        if (what.includes(".")) await shares.unshare(...splitRelation(what));
+        else await shares.unshare(what);
+        process.stdout.write(`Unshared ${what}.\n`);
+      });
+    });
+  command
+    .command("list")
+    .description("List the published tables and views")
+    .option(database, databaseHelp)
+    .action(async (opts: { database?: string }) => {
+      await withShares(opts.database, async (shares) => {
+        const rows = (await shares.list()).map((s) => [
+          s.entitySet,
+          `${s.schema}.${s.table}`,
+          iso(s.sharedAt),
+        ]);
+        const columns = ["EntitySet", "Relation", "SharedAt"].map((name) => ({ name }));
+        process.stdout.write(formatRows({ columns, rows }, "table"));
+      });
+    });
+  return command;
+}
+
+async function withShares(database: string | undefined, work: (shares: ShareStore) => Promise<void>) {
+  await withAppDatabase(async (db, connections) => {
+    const published = await openPublishedDatabase(db, connections, database, 2);
+    try {
+      await work(new ShareStore(db.pool, published.pool));
+    } finally {
+      await published.pool.end();
+    }
+  });
+}
+
+function splitRelation(text: string): [string, string] {
+  const dot = text.indexOf(".");
+  if (dot < 1 || dot === text.length - 1)
+    throw new BitbridgeError(
+      "ODATA_RELATION",
+      `Write the table as schema.table (e.g. bitbucket.pull_requests), not ${text}.`,
+    );
+  return [text.slice(0, dot), text.slice(dot + 1)];
+}

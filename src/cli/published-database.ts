@@ -1,0 +1,44 @@
+import pg from "pg";
+import type { AppDatabase } from "../app/database.js";
+import type { ConnectionStore } from "../engine/connection-store.js";
+import { resolveDestination } from "../engine/runs.js";
+
+/** The saved destination the main job writes to: published by default when it exists. */
+const DEFAULT_CONNECTION = "warehouse";
+
+/** Below Salesforce Connect's request timeout (120 s at most), so a slow query fails cleanly first. */
+export const STATEMENT_TIMEOUT_MS = 30_000;
+
+/**
+ * The database whose tables OData publishes: `spec` (a saved PostgreSQL connection's name or a URL),
+ * else BITBRIDGE_ODATA_DATABASE, else the saved `warehouse` connection, else the application database.
+ * Its sessions are read-only and time-limited, whatever role they log in as.
+ */
+export async function openPublishedDatabase(
+  db: AppDatabase,
+  connections: ConnectionStore,
+  spec: string | undefined,
+  max = 20,
+): Promise<{ pool: pg.Pool; description: string }> {
+  const chosen = spec ?? process.env.BITBRIDGE_ODATA_DATABASE?.trim();
+  let config: pg.ClientConfig;
+  let description: string;
+  if (chosen) {
+    config = (await resolveDestination(connections, chosen)).destination.config;
+    description = /:\/\//.test(chosen) ? "the given database" : `connection ${chosen}`;
+  } else if ((await connections.list()).some((c) => c.name === DEFAULT_CONNECTION)) {
+    config = (await resolveDestination(connections, DEFAULT_CONNECTION)).destination.config;
+    description = `connection ${DEFAULT_CONNECTION}`;
+  } else {
+    config = { connectionString: db.url };
+    description = "the application database";
+  }
+  const guards = `-c statement_timeout=${STATEMENT_TIMEOUT_MS} -c default_transaction_read_only=on -c TimeZone=UTC`;
+  const pool = new pg.Pool({
+    ...config,
+    max,
+    options: [config.options, guards].filter(Boolean).join(" "),
+  });
+  pool.on("error", () => {});
+  return { pool, description };
+}

@@ -1,0 +1,46 @@
+import { createHmac } from "node:crypto";
+import { Command } from "commander";
+import { loadSecretKey } from "../app/secrets.js";
+import { ODATA_ROOT, ODataService } from "../odata/service.js";
+import { ShareStore } from "../odata/shares.js";
+import { startHttpServer } from "../server/http.js";
+import { withAppDatabase } from "./app-database.js";
+import { openPublishedDatabase } from "./published-database.js";
+
+/** `bitbridge serve`: the OData service (the REST API and web UI will join it). */
+export function serveCommand(): Command {
+  return new Command("serve")
+    .description(`Serve the shared tables as OData 4.0 at ${ODATA_ROOT} (HTTP Basic; see bitbridge odata)`)
+    .option("--port <n>", "port", (v) => Number(v), 8080)
+    .option("--host <address>", "address to listen on (0.0.0.0 for every interface)", "127.0.0.1")
+    .option("--database <connection|url>", "the published database (default: connection warehouse)")
+    .option("--base-url <url>", `public URL of ${ODATA_ROOT} for links (default: from the request's Host)`)
+    .action(async (opts: { port: number; host: string; database?: string; baseUrl?: string }) => {
+      await withAppDatabase(async (db, connections) => {
+        const published = await openPublishedDatabase(db, connections, opts.database);
+        const odata = new ODataService({
+          app: db.pool,
+          data: published.pool,
+          shares: new ShareStore(db.pool, published.pool),
+          tokenKey: odataTokenKey(),
+          baseUrl: opts.baseUrl,
+          log: (line) => process.stderr.write(`${line}\n`),
+        });
+        const http = await startHttpServer({ odata, port: opts.port, host: opts.host });
+        process.stdout.write(
+          `OData service at ${http.origin}${ODATA_ROOT} (publishing ${published.description}); Ctrl-C stops it.\n`,
+        );
+        await new Promise<void>((resolve) => {
+          process.once("SIGINT", resolve);
+          process.once("SIGTERM", resolve);
+        });
+        await http.close();
+        await published.pool.end();
+      });
+    });
+}
+
+/** `$skiptoken` signatures use a key of their own, derived from the secret key. */
+export function odataTokenKey(): Buffer {
+  return createHmac("sha256", loadSecretKey()).update("bitbridge odata skiptoken").digest();
+}

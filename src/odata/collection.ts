@@ -1,0 +1,219 @@
+import type pg from "pg";
+import type { KeyPredicate, QueryOptions } from "./ast.js";
+import { afterSql, columnSql, ExpressionCompiler, orderBySql, quoteIdent, SqlParams } from "./compile.js";
+import { badRequest, ODataError } from "./errors.js";
+import { rowJsonSql } from "./json-row.js";
+import type { EdmProperty, EntitySet } from "./model.js";
+import type { PageToken } from "./skiptoken.js";
+
+/** Server-driven pages never hold more rows than this (Salesforce's own batch limit). */
+export const MAX_PAGE_SIZE = 2000;
+/** Nor more bytes than this, well under Salesforce's 8 MB response limit. */
+export const MAX_PAGE_BYTES = 4 * 1024 * 1024;
+
+export interface PageRequest {
+  readonly set: EntitySet;
+  readonly options: QueryOptions;
+  readonly pageSize: number;
+  readonly ieee754: boolean;
+  /** From a verified `$skiptoken`. */
+  readonly token?: PageToken;
+}
+
+export interface Page {
+  /** Each entity's JSON object, as PostgreSQL wrote it. */
+  readonly rows: readonly string[];
+  /** Key values of each row (for `@odata.id` with full metadata). */
+  readonly keys: readonly (readonly unknown[])[];
+  readonly selected: readonly EdmProperty[];
+  readonly count?: number;
+  /** Where the next page starts, when there is one. */
+  readonly next?: PageToken;
+}
+
+/** The query options as SQL: WHERE (filter, search, soft deletes) and ORDER BY, parameters shared. */
+function plan(set: EntitySet, options: QueryOptions, params: SqlParams) {
+  const compiler = new ExpressionCompiler(set, params);
+  const where: string[] = [];
+  if (set.hidesDeleted) where.push(`${quoteIdent("bb_deleted_at")} IS NULL`);
+  if (options.filter) where.push(compiler.filter(options.filter));
+  if (options.search) where.push(compiler.search(options.search));
+  const order = compiler.orderBy(options.orderby ?? []);
+  return { compiler, where, order };
+}
+
+export function selectedProperties(set: EntitySet, options: QueryOptions): EdmProperty[] {
+  const names = options.select;
+  if (!names || names.includes("*")) return [...set.properties];
+  const compiler = new ExpressionCompiler(set, new SqlParams(), "$select");
+  const chosen = new Set(names.map((n) => compiler.property(n, "$select")));
+  return set.properties.filter((p) => chosen.has(p));
+}
+
+function from(set: EntitySet): string {
+  return `${quoteIdent(set.schema)}.${quoteIdent(set.table)}`;
+}
+
+/** The SQL of one page (and of its count, with `$count=true`): what `readPage` runs. */
+export function pageQuery(request: PageRequest) {
+  const { set, options, token } = request;
+  const params = new SqlParams();
+  const { where, order } = plan(set, options, params);
+  const countWhere = [...where];
+  const countParams = params.values.length;
+  if (token) where.push(afterSql(order, token.after, params));
+  const sent = token?.sent ?? 0;
+  const remaining = options.top === undefined ? Number.POSITIVE_INFINITY : Math.max(0, options.top - sent);
+  const limit = Math.min(request.pageSize, remaining);
+  const selected = selectedProperties(set, options);
+  const keyColumns = set.key.map((k) => set.properties.find((p) => p.name === k) as EdmProperty);
+  const offset = !token && options.skip ? ` OFFSET ${params.add(options.skip, "bigint")}` : "";
+  const text = `SELECT ${rowJsonSql(selected, { ieee754: request.ieee754 })} AS j,
+    ${order.map((t, i) => `(${t.sql})::text AS o${i}`).join(", ")},
+    ${keyColumns.map((k, i) => `${columnSql(k)} AS k${i}`).join(", ")}
+  FROM ${from(set)}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""}
+  ORDER BY ${orderBySql(order)} LIMIT ${params.add(limit + 1, "bigint")}${offset}`;
+  const count =
+    options.count === true
+      ? {
+          text: `SELECT count(*) AS n FROM ${from(set)}${countWhere.length > 0 ? ` WHERE ${countWhere.join(" AND ")}` : ""}`,
+          values: params.values.slice(0, countParams),
+        }
+      : undefined;
+  return { page: { text, values: params.values }, count, limit, sent, order, selected, keyColumns };
+}
+
+export async function readPage(db: pg.Pool, request: PageRequest): Promise<Page> {
+  const { options } = request;
+  const { page, count, limit, sent, order, selected, keyColumns } = pageQuery(request);
+  const [result, counted] = await Promise.all([
+    limit === 0
+      ? Promise.resolve({ rows: [] as Record<string, unknown>[] })
+      : db.query(page.text, page.values),
+    count ? db.query<{ n: string }>(count.text, count.values) : undefined,
+  ]);
+  const rows: string[] = [];
+  const keys: unknown[][] = [];
+  let bytes = 0;
+  let last: Record<string, unknown> | undefined;
+  for (const row of result.rows.slice(0, limit)) {
+    const json = row.j as string;
+    if (rows.length > 0 && bytes + json.length > MAX_PAGE_BYTES) break;
+    rows.push(json);
+    keys.push(keyColumns.map((_, i) => row[`k${i}`]));
+    bytes += json.length;
+    last = row;
+  }
+  const more =
+    result.rows.length > rows.length && sent + rows.length < (options.top ?? Number.POSITIVE_INFINITY);
+  return {
+    rows,
+    keys,
+    selected,
+    count: counted ? Number(counted.rows[0]?.n ?? 0) : undefined,
+    next:
+      more && last
+        ? { after: order.map((_, i) => (last?.[`o${i}`] as string | null) ?? null), sent: sent + rows.length }
+        : undefined,
+  };
+}
+
+/** `/Set/$count`: rows after `$filter` and `$search`, paging options ignored. */
+export async function countRows(db: pg.Pool, set: EntitySet, options: QueryOptions): Promise<number> {
+  const params = new SqlParams();
+  const { where } = plan(set, options, params);
+  const result = await db.query<{ n: string }>(
+    `SELECT count(*) AS n FROM ${from(set)}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""}`,
+    params.values,
+  );
+  return Number(result.rows[0]?.n ?? 0);
+}
+
+/** `Set(key)`: the entity's JSON, or undefined when no row has that key. */
+export async function readEntity(
+  db: pg.Pool,
+  set: EntitySet,
+  key: KeyPredicate,
+  options: QueryOptions,
+  ieee754: boolean,
+): Promise<{ json: string; keys: unknown[]; selected: EdmProperty[] } | undefined> {
+  const params = new SqlParams();
+  const compiler = new ExpressionCompiler(set, params, "key");
+  const conditions = keyConditions(set, key).map(({ property, value }) =>
+    compiler.filter({
+      kind: "binary",
+      op: "eq",
+      left: { kind: "property", name: property.name, span: value.span },
+      right: value,
+      span: value.span,
+    }),
+  );
+  if (set.hidesDeleted) conditions.push(`${quoteIdent("bb_deleted_at")} IS NULL`);
+  const selected = selectedProperties(set, options);
+  const keyColumns = set.key.map((k) => set.properties.find((p) => p.name === k) as EdmProperty);
+  const result = await db.query(
+    `SELECT ${rowJsonSql(selected, { ieee754 })} AS j, ${keyColumns.map((k, i) => `${columnSql(k)} AS k${i}`).join(", ")}
+     FROM ${from(set)} WHERE ${conditions.join(" AND ")} LIMIT 1`,
+    params.values,
+  );
+  const row = result.rows[0];
+  if (!row) return undefined;
+  return { json: row.j as string, keys: keyColumns.map((_, i) => row[`k${i}`]), selected };
+}
+
+function keyConditions(set: EntitySet, key: KeyPredicate) {
+  const keyProperties = set.key.map((k) => set.properties.find((p) => p.name === k) as EdmProperty);
+  if (key.kind === "single") {
+    const only = keyProperties[0];
+    if (keyProperties.length !== 1 || !only)
+      throw badRequest(
+        "InvalidKey",
+        `${set.name} has a key of ${keyProperties.length} properties: write ${set.name}(${set.key.map((k) => `${k}=…`).join(",")})`,
+        "key",
+      );
+    return [{ property: only, value: key.value }];
+  }
+  const byName = new Map([...key.values].map(([name, value]) => [name.toLowerCase(), value]));
+  if (byName.size !== keyProperties.length || keyProperties.some((p) => !byName.has(p.name.toLowerCase())))
+    throw badRequest(
+      "InvalidKey",
+      `${set.name}'s key is (${set.key.join(", ")}); the request gave (${[...key.values.keys()].join(", ")})`,
+      "key",
+    );
+  return keyProperties.map((property) => {
+    const value = byName.get(property.name.toLowerCase());
+    if (!value || value.type === "null")
+      throw badRequest("InvalidKey", `${set.name}: key property ${property.name} cannot be null`, "key");
+    return { property, value };
+  });
+}
+
+/** The canonical key segment of an entity (`(42)`, `(RepositoryUuid='x',Id=1)`) for `@odata.id`. */
+export function keySegment(set: EntitySet, values: readonly unknown[]): string {
+  const literal = (p: EdmProperty, v: unknown) => {
+    if (v === null || v === undefined) return "null";
+    if (["integer", "bigint", "decimal", "double", "boolean"].includes(p.kind)) return String(v);
+    if (p.kind === "date" || p.kind === "timestamp")
+      return v instanceof Date ? v.toISOString() : encodeURIComponent(String(v));
+    return `'${encodeURIComponent(String(v).replaceAll("'", "''"))}'`;
+  };
+  const props = set.key.map((k) => set.properties.find((p) => p.name === k) as EdmProperty);
+  if (props.length === 1 && props[0]) return `(${literal(props[0], values[0])})`;
+  return `(${props.map((p, i) => `${p.name}=${literal(p, values[i])}`).join(",")})`;
+}
+
+/** PostgreSQL errors a request can cause, as OData errors; anything else is the service's fault. */
+export function queryError(error: unknown): ODataError | undefined {
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === "22012") return badRequest("DivisionByZero", `Division by zero in $filter`, "$filter");
+  if (code === "57014")
+    return new ODataError(
+      503,
+      "QueryTimeout",
+      "The query took too long and was stopped; narrow $filter or $search",
+    );
+  if (code?.startsWith("22"))
+    return badRequest("InvalidValue", `A value in the request is not valid: ${message}`);
+  return undefined;
+}

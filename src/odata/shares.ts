@@ -1,0 +1,123 @@
+import type pg from "pg";
+import { BitbridgeError } from "../app/errors.js";
+import { chooseMaxLengths, describeEntitySet } from "./introspect.js";
+import type { EdmModel, EntitySet } from "./model.js";
+import { entitySetName } from "./names.js";
+
+export interface Share {
+  readonly schema: string;
+  readonly table: string;
+  readonly entitySet: string;
+  readonly maxLengths: Readonly<Record<string, number>>;
+  readonly sharedAt: Date;
+}
+
+export const NAMESPACE = "bitbridge";
+
+/**
+ * Which tables and views the OData service publishes, in the application database. The entity set name
+ * and the text MaxLengths are chosen once, when a table is shared, so `$metadata` (and the Salesforce
+ * objects synced from it) stays the same while rows come and go.
+ */
+export class ShareStore {
+  constructor(
+    private readonly app: pg.Pool,
+    /** The database whose tables are published. */
+    private readonly data: pg.Pool,
+  ) {}
+
+  /** Publishes `schema.table`; checks it has a key and measures its text columns. Sharing again refreshes. */
+  async share(schema: string, table: string, name?: string): Promise<EntitySet> {
+    const client = await this.data.connect();
+    try {
+      const existing = (await this.list()).find((s) => s.schema === schema && s.table === table);
+      const taken = (await this.list()).filter((s) => s !== existing).map((s) => s.entitySet);
+      const chosen = name ?? existing?.entitySet ?? entitySetName(schema, table, taken);
+      // Salesforce and OData 4.01 lookups ignore case: names differing only in case would clash.
+      if (taken.some((t) => t.toLowerCase() === chosen.toLowerCase()))
+        throw new BitbridgeError(
+          "ODATA_NAME_TAKEN",
+          `Entity set name ${chosen} is already used by another shared table; choose one with --name.`,
+          {},
+          409,
+        );
+      const maxLengths = await chooseMaxLengths(client, schema, table);
+      const set = await describeEntitySet(client, { schema, table, name: chosen, maxLengths });
+      await this.app.query(
+        `INSERT INTO bitbridge.odata_shares (schema_name, table_name, entity_set, max_lengths)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (schema_name, table_name)
+         DO UPDATE SET entity_set = EXCLUDED.entity_set, max_lengths = EXCLUDED.max_lengths, shared_at = now()`,
+        [schema, table, chosen, JSON.stringify(maxLengths)],
+      );
+      return set;
+    } finally {
+      client.release();
+    }
+  }
+
+  async unshare(schemaOrSet: string, table?: string): Promise<void> {
+    const result =
+      table === undefined
+        ? await this.app.query("DELETE FROM bitbridge.odata_shares WHERE entity_set = $1", [schemaOrSet])
+        : await this.app.query(
+            "DELETE FROM bitbridge.odata_shares WHERE schema_name = $1 AND table_name = $2",
+            [schemaOrSet, table],
+          );
+    if (result.rowCount === 0)
+      throw new BitbridgeError(
+        "ODATA_NOT_SHARED",
+        `${table === undefined ? schemaOrSet : `${schemaOrSet}.${table}`} is not shared; \`bitbridge odata list\` shows what is.`,
+        {},
+        404,
+      );
+  }
+
+  async list(): Promise<Share[]> {
+    const result = await this.app.query(
+      `SELECT schema_name, table_name, entity_set, max_lengths, shared_at
+       FROM bitbridge.odata_shares ORDER BY entity_set`,
+    );
+    return result.rows.map((r) => ({
+      schema: r.schema_name,
+      table: r.table_name,
+      entitySet: r.entity_set,
+      maxLengths: r.max_lengths,
+      sharedAt: r.shared_at,
+    }));
+  }
+
+  /** The published model; a shared table that no longer exists (or lost its key) is left out and reported. */
+  async model(onProblem?: (share: Share, error: unknown) => void): Promise<EdmModel> {
+    const shares = await this.list();
+    const client = await this.data.connect();
+    try {
+      const entitySets: EntitySet[] = [];
+      for (const share of shares) {
+        try {
+          entitySets.push(
+            await describeEntitySet(client, {
+              schema: share.schema,
+              table: share.table,
+              name: share.entitySet,
+              maxLengths: share.maxLengths,
+            }),
+          );
+        } catch (error) {
+          onProblem?.(share, error);
+        }
+      }
+      return { namespace: NAMESPACE, container: "Container", entitySets };
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Changes to the shares, cheaply: the model is rebuilt only when this changes. */
+  async version(): Promise<string> {
+    const result = await this.app.query<{ v: string }>(
+      "SELECT count(*) || ':' || coalesce(max(shared_at)::text, '') AS v FROM bitbridge.odata_shares",
+    );
+    return result.rows[0]?.v ?? "";
+  }
+}
