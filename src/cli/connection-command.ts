@@ -9,27 +9,40 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 /** `bitbridge connection add|list|show|test|remove`: saved sources and destinations. */
 export function connectionCommand(): Command {
   const command = new Command("connection").description(
-    "Saved connections: Bitbucket sources, PostgreSQL destinations",
+    "Saved connections: Bitbucket and PostgreSQL sources, PostgreSQL destinations",
   );
   command
     .command("add")
     .description("Save a connection (tested first unless --no-test)")
     .argument("<name>", "a name to refer to it by, e.g. bitbucket or warehouse")
-    .requiredOption("--connector <connector>", `one of ${CONNECTORS.map((c) => c.name).join(", ")}`)
+    .requiredOption(
+      "--connector <connector>",
+      `one of ${[...new Set(CONNECTORS.map((c) => c.name))].join(", ")}`,
+    )
+    .option(
+      "--kind <kind>",
+      "source or destination, for a connector that can be both (postgresql: destination unless told)",
+    )
     .requiredOption("--properties <Prop=Value;...>", "the connection properties")
     .option("--label <label>", "a label (repeatable)", collect, [])
     .option("--no-test", "save without connecting first")
     .action(
       async (
         name: string,
-        opts: { connector: string; properties: string; label: string[]; test: boolean },
+        opts: { connector: string; kind?: string; properties: string; label: string[]; test: boolean },
       ) => {
-        const connector = findConnector(opts.connector);
+        const connector = findConnector(opts.connector, opts.kind);
         const properties = propertiesFromString(connector, opts.properties);
         connector.validate(properties);
         if (opts.test) process.stderr.write(`Connected: ${await connector.test(properties)}\n`);
         await withAppDatabase(async (_db, store) => {
-          const saved = await store.add({ name, connector: connector.name, properties, labels: opts.label });
+          const saved = await store.add({
+            name,
+            connector: connector.name,
+            kind: connector.kind,
+            properties,
+            labels: opts.label,
+          });
           process.stdout.write(`Saved ${saved.kind} connection ${saved.name} (${connector.title}).\n`);
         });
       },
@@ -71,7 +84,7 @@ export function connectionCommand(): Command {
     .argument("<name>")
     .action(async (name: string) => {
       const saved = await withAppDatabase((_db, store) => store.get(name));
-      process.stdout.write(`${await findConnector(saved.connector).test(saved.properties)}\n`);
+      process.stdout.write(`${await findConnector(saved.connector, saved.kind).test(saved.properties)}\n`);
     });
   command
     .command("remove")

@@ -7,6 +7,7 @@ import {
   runJob,
   type TaskRunSummary,
 } from "../engine/runs.js";
+import { postgresSourceConfig, readSourceCatalog } from "../source/postgres/connection.js";
 import { formatSqlError } from "../sql/index.js";
 import { withAppDatabase } from "./app-database.js";
 import { formatRows } from "./output.js";
@@ -21,13 +22,13 @@ const collectInt = (value: string, previous: number[]) => [...previous, positive
 /** `bitbridge job create|list|show|remove|add-task|remove-task|run|history|logs`: replication jobs. */
 export function jobCommand(): Command {
   const command = new Command("job").description(
-    "Replication jobs: REPLICATE tasks from a saved Bitbucket source into a saved PostgreSQL destination",
+    "Replication jobs: REPLICATE tasks from a saved Bitbucket or PostgreSQL source into a saved PostgreSQL destination",
   );
   command
     .command("create")
     .description("Create a job (without tasks: add them with job add-task)")
     .argument("<name>", "a name to refer to it by, e.g. nightly")
-    .requiredOption("--source <connection>", "a saved Bitbucket source connection")
+    .requiredOption("--source <connection>", "a saved Bitbucket or PostgreSQL source connection")
     .requiredOption("--dest <connection>", "a saved PostgreSQL destination connection")
     .action(async (name: string, opts: { source: string; dest: string }) => {
       await withAppDatabase(async (db) => {
@@ -90,9 +91,16 @@ export function jobCommand(): Command {
     )
     .option("--position <n>", "insert at this position (default: at the end)", positiveInt)
     .action(async (name: string, statement: string, opts: { position?: number }) => {
-      await withAppDatabase(async (db) => {
+      await withAppDatabase(async (db, connections) => {
+        const jobs = new JobStore(db.pool);
+        const source = await connections.get((await jobs.get(name)).source);
+        // Tasks of a PostgreSQL source are checked against its tables, read now.
+        const catalog =
+          source.connector === "postgresql"
+            ? await readSourceCatalog(postgresSourceConfig(source.properties))
+            : undefined;
         const added = await withSqlErrors(statement, () =>
-          new JobStore(db.pool).addTask(name, statement, opts.position),
+          jobs.addTask(name, statement, opts.position, catalog),
         );
         for (const t of added) process.stdout.write(`Task ${t.position}: ${t.statement}\n`);
       });

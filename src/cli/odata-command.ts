@@ -1,6 +1,8 @@
 import { Command } from "commander";
+import type pg from "pg";
 import { BitbridgeError } from "../app/errors.js";
 import { CredentialStore } from "../odata/credentials.js";
+import { createSearchIndex } from "../odata/search-index.js";
 import { ShareStore } from "../odata/shares.js";
 import { withAppDatabase } from "./app-database.js";
 import { formatRows } from "./output.js";
@@ -77,20 +79,33 @@ export function odataCommand(): Command {
     .description("Publish tables or views (schema.table) as entity sets")
     .argument("<relations...>", "schema.table, e.g. bitbucket.pull_requests")
     .option("--name <EntitySet>", "entity set name (one relation only; default from the table name)")
+    .option("--search-index", "also create a GIN index for $search (needs CREATE rights on the table)")
     .option(database, databaseHelp)
-    .action(async (relations: string[], opts: { name?: string; database?: string }) => {
-      if (opts.name && relations.length > 1)
-        throw new BitbridgeError("ODATA_NAME_ONE", "--name applies to one relation at a time.");
-      await withShares(opts.database, async (shares) => {
-        for (const relation of relations) {
-          const [schema, table] = splitRelation(relation);
-          const set = await shares.share(schema, table, opts.name);
-          process.stdout.write(
-            `Shared ${schema}.${table} as ${set.name} (${set.properties.length} properties, key ${set.key.join(", ")}).\n`,
-          );
-        }
-      });
-    });
+    .action(
+      async (relations: string[], opts: { name?: string; searchIndex?: boolean; database?: string }) => {
+        if (opts.name && relations.length > 1)
+          throw new BitbridgeError("ODATA_NAME_ONE", "--name applies to one relation at a time.");
+        await withShares(opts.database, async (shares, writable) => {
+          for (const relation of relations) {
+            const [schema, table] = splitRelation(relation);
+            const set = await shares.share(schema, table, opts.name);
+            process.stdout.write(
+              `Shared ${schema}.${table} as ${set.name} (${set.properties.length} properties, key ${set.key.join(", ")}).\n`,
+            );
+            if (!opts.searchIndex) continue;
+            const client = await writable();
+            try {
+              const index = await createSearchIndex(client, set);
+              process.stdout.write(
+                index ? `  $search index ${index} ready.\n` : "  No text properties: no $search index.\n",
+              );
+            } finally {
+              client.release();
+            }
+          }
+        });
+      },
+    );
   command
     .command("unshare")
     .description("Stop publishing a table (schema.table) or an entity set (by name)")
@@ -121,13 +136,22 @@ export function odataCommand(): Command {
   return command;
 }
 
-async function withShares(database: string | undefined, work: (shares: ShareStore) => Promise<void>) {
+async function withShares(
+  database: string | undefined,
+  work: (shares: ShareStore, writable: () => Promise<pg.PoolClient>) => Promise<void>,
+) {
   await withAppDatabase(async (db, connections) => {
     const published = await openPublishedDatabase(db, connections, database, 2);
+    let admin: pg.Pool | undefined;
+    const writable = async () => {
+      admin ??= (await openPublishedDatabase(db, connections, database, 1, false)).pool;
+      return admin.connect();
+    };
     try {
-      await work(new ShareStore(db.pool, published.pool));
+      await work(new ShareStore(db.pool, published.pool), writable);
     } finally {
       await published.pool.end();
+      await admin?.end();
     }
   });
 }

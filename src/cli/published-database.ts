@@ -19,6 +19,8 @@ export async function openPublishedDatabase(
   connections: ConnectionStore,
   spec: string | undefined,
   max = 20,
+  /** False for the few administrative writes (search indexes); the service itself never writes. */
+  readOnly = true,
 ): Promise<{ pool: pg.Pool; description: string }> {
   const chosen = spec ?? process.env.BITBRIDGE_ODATA_DATABASE?.trim();
   let config: pg.ClientConfig;
@@ -33,7 +35,9 @@ export async function openPublishedDatabase(
     config = { connectionString: db.url };
     description = "the application database";
   }
-  const guards = `-c statement_timeout=${STATEMENT_TIMEOUT_MS} -c default_transaction_read_only=on -c TimeZone=UTC`;
+  const guards = readOnly
+    ? `-c statement_timeout=${STATEMENT_TIMEOUT_MS} -c default_transaction_read_only=on -c TimeZone=UTC`
+    : "-c TimeZone=UTC";
   const pool = new pg.Pool({
     ...config,
     max,

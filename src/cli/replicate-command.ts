@@ -6,11 +6,13 @@ import { finishRun, runReporter, withCancellation, withSqlErrors } from "./job-c
 /** `bitbridge replicate "<REPLICATE ...>"`: a one-off run, recorded in the run history without a job. */
 export function replicateCommand(): Command {
   return new Command("replicate")
-    .description("Run REPLICATE statements once, from a Bitbucket source into a PostgreSQL destination")
+    .description(
+      "Run REPLICATE statements once, from a Bitbucket or PostgreSQL source into a PostgreSQL destination",
+    )
     .argument("<statement>", 'e.g. "REPLICATE [Issues]"; several statements separated by ; run in order')
     .option(
       "--source <connection>",
-      "a saved Bitbucket connection's name or a connection string AuthScheme=...;Workspace=...;... (or BITBRIDGE_SOURCE)",
+      "a saved source connection's name, a Bitbucket connection string AuthScheme=...;Workspace=...;..., or a PostgreSQL one: a postgres:// URL or Server=...;Database=...;Schema=... (or BITBRIDGE_SOURCE)",
     )
     .requiredOption(
       "--dest <connection>",
@@ -22,7 +24,7 @@ export function replicateCommand(): Command {
       if (!source) {
         throw Object.assign(
           new Error(
-            "Give the Bitbucket connection with --source: a saved connection's name or 'AuthScheme=APIToken;User=...;APIToken=...;Workspace=...'.",
+            "Give the source with --source: a saved connection's name, 'AuthScheme=APIToken;User=...;APIToken=...;Workspace=...' or a postgres:// URL.",
           ),
           { exitCode: 2 },
         );

@@ -6,6 +6,7 @@ import {
   connectionPropertiesFrom,
   parseConnectionString,
 } from "../bitbucket/connection-properties.js";
+import { isPostgresConnectionText } from "../source/postgres/connection.js";
 import { withAppDatabase } from "./app-database.js";
 
 export interface SourceConnection {
@@ -25,6 +26,12 @@ export async function openSource(
     throw new BitbridgeError(
       "SOURCE_REQUIRED",
       "Give the Bitbucket connection with --source, e.g. --source 'AuthScheme=APIToken;User=you@example.com;APIToken=...;Workspace=acme'.",
+    );
+  }
+  if (isPostgresConnectionText(source)) {
+    throw new BitbridgeError(
+      "CONNECTION_KIND",
+      "This command reads Bitbucket; a PostgreSQL source is replicated with bitbridge replicate or a job.",
     );
   }
   const props = source.includes("=") ? parseConnectionString(source) : await savedSource(source);

@@ -44,6 +44,8 @@ export class ConnectionStore {
   async add(input: {
     name: string;
     connector: string;
+    /** For a connector that can be both; default its first role (a PostgreSQL destination). */
+    kind?: "source" | "destination";
     properties: Readonly<Record<string, string>>;
     labels?: readonly string[];
   }): Promise<SavedConnection> {
@@ -53,7 +55,7 @@ export class ConnectionStore {
         `Connection names start with a letter and hold letters, digits, _ . - (at most 63): ${JSON.stringify(input.name)}.`,
       );
     }
-    const connector = findConnector(input.connector);
+    const connector = findConnector(input.connector, input.kind);
     connector.validate(input.properties);
     const { plain, secret } = split(connector, input.properties);
     const client = await this.pool.connect();
@@ -205,7 +207,7 @@ function split(connector: ConnectorSpec, properties: Readonly<Record<string, str
 
 /** Properties as they may be shown: secrets replaced by a mask. */
 export function displayProperties(connection: SavedConnection): Record<string, string> {
-  const connector = findConnector(connection.connector);
+  const connector = findConnector(connection.connector, connection.kind);
   const secretNames = new Set(connector.properties.filter((p) => p.secret).map((p) => p.name.toLowerCase()));
   return Object.fromEntries(
     Object.entries(connection.properties).map(([k, v]) => [

@@ -10,6 +10,11 @@ import {
   postgresConfig,
   testPostgresDestination,
 } from "../destination/postgres/destination-properties.js";
+import {
+  POSTGRES_SOURCE_PROPERTIES,
+  postgresSourceConfig,
+  testPostgresSource,
+} from "../source/postgres/connection.js";
 
 /** What a connector needs to be saved, shown and tested; the properties themselves stay connector-specific. */
 export interface ConnectorSpec {
@@ -56,14 +61,32 @@ export const CONNECTORS: readonly ConnectorSpec[] = [
     },
     test: (values) => testPostgresDestination(values),
   },
+  {
+    name: "postgresql",
+    kind: "source",
+    title: "PostgreSQL (source)",
+    properties: POSTGRES_SOURCE_PROPERTIES,
+    validate: (values) => {
+      postgresSourceConfig(values);
+    },
+    test: (values) => testPostgresSource(values),
+  },
 ];
 
-export function findConnector(name: string): ConnectorSpec {
-  const connector = CONNECTORS.find((c) => c.name === name.toLowerCase());
-  if (!connector) {
+/** The connector of that name; `kind` picks the role of one that can be both (default: its first). */
+export function findConnector(name: string, kind?: string): ConnectorSpec {
+  const named = CONNECTORS.filter((c) => c.name === name.toLowerCase());
+  if (named.length === 0) {
     throw new BitbridgeError(
       "CONNECTOR_UNKNOWN",
-      `Unknown connector ${name}; use one of ${CONNECTORS.map((c) => c.name).join(", ")}.`,
+      `Unknown connector ${name}; use one of ${[...new Set(CONNECTORS.map((c) => c.name))].join(", ")}.`,
+    );
+  }
+  const connector = kind === undefined ? named[0] : named.find((c) => c.kind === kind.toLowerCase());
+  if (!connector) {
+    throw new BitbridgeError(
+      "CONNECTOR_KIND",
+      `A ${name} connection is a ${named.map((c) => c.kind).join(" or a ")}, not ${kind}.`,
     );
   }
   return connector;

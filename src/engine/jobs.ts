@@ -1,6 +1,8 @@
 import type pg from "pg";
 import { BitbridgeError } from "../app/errors.js";
 import { APP_SCHEMA } from "../app/migrations.js";
+import { bindPostgresReplicate } from "../source/postgres/bind.js";
+import type { PostgresCatalog } from "../source/postgres/catalog.js";
 import { bindReplicate, formatReplicate, parseReplicateScript } from "../sql/replicate.js";
 
 /** A replication job: REPLICATE tasks run in order from a saved Bitbucket source into a saved PostgreSQL destination. */
@@ -161,7 +163,13 @@ export class JobStore {
    * moving later tasks down. Statements are checked against the catalog first; syntax and binding errors
    * carry the offset into `script` (show them with `formatSqlError(script, error)`). Returns the tasks added.
    */
-  async addTask(jobName: string, script: string, position?: number): Promise<Task[]> {
+  async addTask(
+    jobName: string,
+    script: string,
+    position?: number,
+    /** The tables of a PostgreSQL source, to check statements against instead of Bitbucket's. */
+    catalog?: PostgresCatalog,
+  ): Promise<Task[]> {
     const statements = parseReplicateScript(script);
     if (statements.length === 0) {
       throw new BitbridgeError(
@@ -170,7 +178,8 @@ export class JobStore {
       );
     }
     const texts = statements.map((statement) => {
-      bindReplicate(script, statement);
+      if (catalog) bindPostgresReplicate(script, statement, catalog, undefined);
+      else bindReplicate(script, statement);
       return formatReplicate(statement);
     });
     const job = await this.job(jobName);
@@ -278,22 +287,22 @@ export class JobStore {
       [name],
     );
     const row = rows.rows[0];
-    const wanted = kind === "source" ? "bitbucket" : "postgresql";
+    const wanted = kind === "source" ? ["bitbucket", "postgresql"] : ["postgresql"];
     const title = kind === "source" ? "Bitbucket source" : "PostgreSQL destination";
     if (!row) {
       const candidates = (
         await this.pool.query<{ name: string }>(
-          `SELECT name FROM ${S}.connections WHERE connector = $1 ORDER BY name`,
-          [wanted],
+          `SELECT name FROM ${S}.connections WHERE kind = $1 ORDER BY name`,
+          [kind],
         )
       ).rows.map((r) => r.name);
       const known =
         candidates.length > 0
           ? ` Saved ${title}s: ${candidates.join(", ")}.`
-          : ` Save one first: bitbridge connection add <name> --connector ${wanted} --properties '...'.`;
+          : ` Save one first: bitbridge connection add <name> --connector ${wanted[0]} --properties '...'.`;
       throw new BitbridgeError("CONNECTION_NOT_FOUND", `No saved connection named ${name}.${known}`, {}, 404);
     }
-    if (row.kind !== kind || row.connector !== wanted) {
+    if (row.kind !== kind || !wanted.includes(row.connector)) {
       throw new BitbridgeError(
         "CONNECTION_KIND",
         `Connection ${name} is a ${row.connector} ${row.kind}, not a ${title}.`,

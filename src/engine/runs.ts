@@ -12,10 +12,18 @@ import {
 } from "../bitbucket/connection-properties.js";
 import type { BitbucketClient } from "../bitbucket/types.js";
 import { type PostgresDestination, postgresConfig } from "../destination/postgres/destination-properties.js";
+import { bindPostgresReplicate } from "../source/postgres/bind.js";
+import {
+  isPostgresConnectionText,
+  type PostgresSource,
+  postgresSourceConfig,
+  readSourceCatalog,
+} from "../source/postgres/connection.js";
 import { bindReplicate, formatReplicate, parseReplicateScript } from "../sql/replicate.js";
 import type { ConnectionStore } from "./connection-store.js";
 import { findConnector, propertiesFromString } from "./connectors.js";
 import { describePositions, JobStore, type JobWithTasks, type Task } from "./jobs.js";
+import { runPostgresSourceTask } from "./postgres-source-runner.js";
 import { runReplicateTask } from "./task-runner.js";
 import type { TaskProgress, TaskRunInput, TaskRunResult } from "./task-runner-types.js";
 
@@ -103,8 +111,13 @@ interface PlannedTask {
   readonly statement: string;
 }
 
+/** Where a run reads from: Bitbucket, or the tables and views of a PostgreSQL schema. */
+type SourceEndpoint =
+  | { readonly connector: "bitbucket"; readonly props: ConnectionProperties }
+  | { readonly connector: "postgresql"; readonly postgres: PostgresSource };
+
 interface Endpoints {
-  readonly source: ConnectionProperties;
+  readonly source: SourceEndpoint;
   readonly destination: PostgresDestination;
   /** Secret values of both connections, masked in everything stored. */
   readonly secrets: readonly string[];
@@ -145,7 +158,7 @@ export async function runJob(
           const source = await deps.connections.get(loaded.source);
           const destination = await deps.connections.get(loaded.destination);
           return {
-            source: connectionPropertiesFrom(source.properties),
+            source: savedSource(source.connector, source.properties),
             destination: postgresConfig(destination.properties),
             secrets: [
               ...secretsOf(source.connector, source.properties),
@@ -182,17 +195,20 @@ export async function runStatement(
       "Give a REPLICATE statement, e.g. REPLICATE [Issues] or REPLICATE Prs SELECT Id, Title FROM PullRequests.",
     );
   }
+  const source = await resolveSource(deps.connections, input.source);
+  const catalog =
+    source.source.connector === "postgresql" ? await readSourceCatalog(source.source.postgres) : undefined;
   const tasks = parsed.map((statement, i) => {
-    bindReplicate(input.statement, statement);
+    if (catalog) bindPostgresReplicate(input.statement, statement, catalog, undefined);
+    else bindReplicate(input.statement, statement);
     return { taskId: null, position: i + 1, statement: formatReplicate(statement) };
   });
-  const source = await resolveSource(deps.connections, input.source);
   const destination = await resolveDestination(deps.connections, input.destination);
   return execute(
     deps,
     { jobId: null, label: "replicate", trigger: options.trigger ?? "cli", tasks },
     async () => ({
-      source: source.props,
+      source: source.source,
       destination: destination.destination,
       secrets: [...source.secrets, ...destination.secrets],
     }),
@@ -200,26 +216,49 @@ export async function runStatement(
   );
 }
 
-/** A Bitbucket source: a saved connection's name or a connection string. */
+/**
+ * A source: a saved connection's name, a Bitbucket connection string, or a PostgreSQL one (a
+ * `postgres://` URL or `Server=...;Database=...` properties).
+ */
 export async function resolveSource(
   connections: ConnectionStore,
   text: string,
-): Promise<{ props: ConnectionProperties; secrets: string[] }> {
+): Promise<{ source: SourceEndpoint; secrets: string[] }> {
+  if (isPostgresConnectionText(text)) {
+    const values = postgresValues(text);
+    return {
+      source: { connector: "postgresql", postgres: postgresSourceConfig(values) },
+      secrets: secretsOf("postgresql", values),
+    };
+  }
   if (text.includes("=")) {
     const props = parseConnectionString(text);
-    return { props, secrets: secretValues(props) };
+    return { source: { connector: "bitbucket", props }, secrets: secretValues(props) };
   }
   const saved = await connections.get(text);
-  if (saved.connector !== "bitbucket") {
+  if (saved.kind !== "source") {
     throw new BitbridgeError(
       "CONNECTION_KIND",
-      `Connection ${text} is a ${saved.connector} ${saved.kind}, not a Bitbucket source.`,
+      `Connection ${text} is a ${saved.connector} ${saved.kind}, not a source.`,
     );
   }
   return {
-    props: connectionPropertiesFrom(saved.properties),
-    secrets: secretsOf("bitbucket", saved.properties),
+    source: savedSource(saved.connector, saved.properties),
+    secrets: secretsOf(saved.connector, saved.properties),
   };
+}
+
+function savedSource(connector: string, properties: Readonly<Record<string, string>>): SourceEndpoint {
+  return connector === "postgresql"
+    ? { connector: "postgresql", postgres: postgresSourceConfig(properties) }
+    : { connector: "bitbucket", props: connectionPropertiesFrom(properties) };
+}
+
+/** PostgreSQL properties from a `postgres://` URL or `Server=...;Database=...` text. */
+function postgresValues(text: string): Record<string, string> {
+  return /^postgres(ql)?:\/\//i.test(text.trim())
+    ? { URL: text.trim() }
+    : propertiesFromString(findConnector("postgresql"), text);
 }
 
 /** A PostgreSQL destination: a saved connection's name, a `postgres://` URL or `Server=...;Database=...` properties. */
@@ -228,10 +267,8 @@ export async function resolveDestination(
   text: string,
 ): Promise<{ destination: PostgresDestination; secrets: string[] }> {
   let values: Record<string, string>;
-  if (/^postgres(ql)?:\/\//i.test(text.trim())) {
-    values = { URL: text.trim() };
-  } else if (text.includes("=")) {
-    values = propertiesFromString(findConnector("postgresql"), text);
+  if (text.includes("=") || isPostgresConnectionText(text)) {
+    values = postgresValues(text);
   } else {
     const saved = await connections.get(text);
     if (saved.connector !== "postgresql") {
@@ -378,13 +415,11 @@ async function execute(
       `Run ${runId} of ${plan.label} started: ${total} task(s)${options.full ? ", full reload" : ""}.`,
     );
     let endpoints: Endpoints | undefined;
-    let runner: TaskRunner | undefined;
-    let client: BitbucketClient | undefined;
+    let runner: SourceRunner | undefined;
     try {
       endpoints = await open();
       secrets = endpoints.secrets;
-      runner = deps.runner ?? runReplicateTask;
-      client = (deps.openClient ?? openClient)(endpoints.source, (line) => log("info", line));
+      runner = sourceRunner(deps, endpoints.source, (line) => log("info", line));
     } catch (e) {
       status = "FAILED";
       error = redact(messageOf(e));
@@ -393,7 +428,7 @@ async function execute(
 
     for (const [i, task] of plan.tasks.entries()) {
       const index = i + 1;
-      if (status !== "SUCCEEDED" || !endpoints || !runner || !client) {
+      if (status !== "SUCCEEDED" || !endpoints || !runner) {
         await notRun(task, index, status === "CANCELLED" ? "CANCELLED" : "SKIPPED");
         continue;
       }
@@ -417,9 +452,6 @@ async function execute(
       try {
         const result = await runner({
           statement: task.statement,
-          client,
-          ...(endpoints.source.workspace !== undefined && { workspace: endpoints.source.workspace }),
-          ...(endpoints.source.schema !== undefined && { schema: endpoints.source.schema }),
           destination: endpoints.destination,
           full: options.full === true,
           onProgress: (progress) =>
@@ -532,6 +564,25 @@ async function execute(
     durationMs,
     error,
   };
+}
+
+/** A task's input without what depends on the source. */
+type SourceRunner = (input: Omit<TaskRunInput, "client" | "workspace" | "schema">) => Promise<TaskRunResult>;
+
+/** Bitbucket sources run through `deps.runner` with one API client for the run; PostgreSQL sources have their own runner. */
+function sourceRunner(deps: RunDeps, source: SourceEndpoint, log: (line: string) => void): SourceRunner {
+  if (source.connector === "postgresql")
+    return (input) => runPostgresSourceTask({ ...input, source: source.postgres });
+  const runner = deps.runner ?? runReplicateTask;
+  const client = (deps.openClient ?? openClient)(source.props, log);
+  const { workspace, schema } = source.props;
+  return (input) =>
+    runner({
+      ...input,
+      client,
+      ...(workspace !== undefined && { workspace }),
+      ...(schema !== undefined && { schema }),
+    });
 }
 
 function emptySummary(taskRunId: number, task: PlannedTask, status: RunStatus): TaskRunSummary {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type pg from "pg";
 import type { KeyPredicate, QueryOptions } from "./ast.js";
 import { afterSql, columnSql, ExpressionCompiler, orderBySql, quoteIdent, SqlParams } from "./compile.js";
@@ -89,8 +90,8 @@ export async function readPage(db: pg.Pool, request: PageRequest): Promise<Page>
   const [result, counted] = await Promise.all([
     limit === 0
       ? Promise.resolve({ rows: [] as Record<string, unknown>[] })
-      : db.query(page.text, page.values),
-    count ? db.query<{ n: string }>(count.text, count.values) : undefined,
+      : db.query(prepared(page.text, page.values)),
+    count ? db.query<{ n: string }>(prepared(count.text, count.values)) : undefined,
   ]);
   const rows: string[] = [];
   const keys: unknown[][] = [];
@@ -118,13 +119,23 @@ export async function readPage(db: pg.Pool, request: PageRequest): Promise<Page>
   };
 }
 
+/**
+ * Statements by a name derived from their text: each pooled connection parses and plans a query shape
+ * once, and Salesforce repeats the same few shapes with other values.
+ */
+function prepared(text: string, values: unknown[]): pg.QueryConfig {
+  return { name: `odata_${createHash("sha1").update(text).digest("base64url")}`, text, values };
+}
+
 /** `/Set/$count`: rows after `$filter` and `$search`, paging options ignored. */
 export async function countRows(db: pg.Pool, set: EntitySet, options: QueryOptions): Promise<number> {
   const params = new SqlParams();
   const { where } = plan(set, options, params);
   const result = await db.query<{ n: string }>(
-    `SELECT count(*) AS n FROM ${from(set)}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""}`,
-    params.values,
+    prepared(
+      `SELECT count(*) AS n FROM ${from(set)}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""}`,
+      params.values,
+    ),
   );
   return Number(result.rows[0]?.n ?? 0);
 }
@@ -152,9 +163,11 @@ export async function readEntity(
   const selected = selectedProperties(set, options);
   const keyColumns = set.key.map((k) => set.properties.find((p) => p.name === k) as EdmProperty);
   const result = await db.query(
-    `SELECT ${rowJsonSql(selected, { ieee754 })} AS j, ${keyColumns.map((k, i) => `${columnSql(k)} AS k${i}`).join(", ")}
+    prepared(
+      `SELECT ${rowJsonSql(selected, { ieee754 })} AS j, ${keyColumns.map((k, i) => `${columnSql(k)} AS k${i}`).join(", ")}
      FROM ${from(set)} WHERE ${conditions.join(" AND ")} LIMIT 1`,
-    params.values,
+      params.values,
+    ),
   );
   const row = result.rows[0];
   if (!row) return undefined;

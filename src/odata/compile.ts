@@ -106,6 +106,16 @@ const EDM_NAMES: Record<ValueType, string> = {
   null: "null",
 };
 
+/**
+ * The text `$search` looks in: the searchable properties joined with `||` (not concat_ws, which is only
+ * STABLE), so `bitbridge odata share --search-index` can build a GIN index on exactly this expression.
+ */
+export function searchDocument(set: EntitySet): string | undefined {
+  const columns = set.properties.filter((p) => p.searchable);
+  if (columns.length === 0) return undefined;
+  return `to_tsvector('simple'::regconfig, ${columns.map((c) => `coalesce(${columnSql(c)}, '')`).join(" || ' ' || ")})`;
+}
+
 /** Binds property names (case-insensitively, as OData 4.01 allows) and compiles expressions. */
 export class ExpressionCompiler {
   private readonly byName: Map<string, EdmProperty>;
@@ -172,11 +182,9 @@ export class ExpressionCompiler {
 
   /** `$search` over the text properties, with PostgreSQL full-text search (`simple`: no stemming). */
   search(expr: SearchExpr): string {
-    const columns = this.set.properties.filter((p) => p.searchable);
-    if (columns.length === 0)
+    const document = searchDocument(this.set);
+    if (!document)
       throw badRequest("SearchUnsupported", `$search: ${this.set.name} has no text properties`, "$search");
-    // `||` of text columns (not concat_ws, which is only STABLE) so an expression index can serve it.
-    const document = `to_tsvector('simple', ${columns.map((c) => `coalesce(${columnSql(c)}, '')`).join(" || ' ' || ")})`;
     return `${document} @@ ${this.tsquery(expr)}`;
   }
 

@@ -68,8 +68,15 @@ export class SqlBindError extends BitbridgeError {
 
 const API_SCHEMAS = new Set(["information", "repository"]);
 
-export function bindSelect(sql: string, statement: SelectStatement): BoundQuery {
-  const source = bindSource(sql, statement);
+/** Tables of another source (a PostgreSQL schema), bound instead of the Bitbucket catalog. */
+export interface SourceCatalog {
+  /** The source's schema: the only qualifier its tables accept. */
+  readonly schema: string;
+  readonly tables: readonly CatalogTable[];
+}
+
+export function bindSelect(sql: string, statement: SelectStatement, catalog?: SourceCatalog): BoundQuery {
+  const source = catalog ? bindCatalogSource(sql, statement, catalog) : bindSource(sql, statement);
   const columns: readonly BoundColumn[] =
     source.kind === "api"
       ? source.table.columns.map((c) => ({ name: c.name, type: c.type, api: c }))
@@ -264,6 +271,38 @@ function bindSource(sql: string, statement: SelectStatement): BoundSource {
     );
   }
   return { kind: "api", table, repository: schema };
+}
+
+/** System tables describe the Bitbucket catalog, so another source has none; names match exactly first. */
+function bindCatalogSource(sql: string, statement: SelectStatement, catalog: SourceCatalog): BoundSource {
+  const from = statement.from;
+  const schema = from.schema?.name;
+  if (schema !== undefined && schema.toLowerCase() !== catalog.schema.toLowerCase()) {
+    throw new SqlBindError(
+      "SQL_UNKNOWN_TABLE",
+      sql,
+      from.span,
+      `The source reads schema ${catalog.schema}, not ${schema}`,
+      catalog.schema,
+    );
+  }
+  const name = from.name.toLowerCase();
+  const table =
+    catalog.tables.find((t) => t.name === from.name) ??
+    catalog.tables.find((t) => t.name.toLowerCase() === name);
+  if (!table) {
+    throw new SqlBindError(
+      "SQL_UNKNOWN_TABLE",
+      sql,
+      from.span,
+      `Unknown table ${from.name} in schema ${catalog.schema}`,
+      closest(
+        from.name,
+        catalog.tables.map((t) => t.name),
+      ),
+    );
+  }
+  return { kind: "api", table };
 }
 
 /** Plain columns in SELECT, HAVING and ORDER BY must be grouped, as in PostgreSQL. */

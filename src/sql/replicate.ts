@@ -242,6 +242,8 @@ export interface BoundReplicate {
 
 export interface BindReplicateOptions {
   readonly naming?: NamingPolicy;
+  /** Another source's tables (a PostgreSQL schema) instead of the Bitbucket catalog. */
+  readonly catalog?: Parameters<typeof bindSelect>[2];
 }
 
 /**
@@ -258,7 +260,7 @@ export function bindReplicate(
 ): BoundReplicate {
   const naming = options.naming ?? "snake";
   const select = statement.select;
-  const query = bindSelect(sql, select);
+  const query = bindSelect(sql, select, options.catalog);
   if (query.source.kind !== "api") {
     throw new SqlBindError(
       "SQL_REPLICATE_SOURCE",
