@@ -36,7 +36,13 @@ beforeAll(async () => {
   await shares.share("bb", "pull_requests");
   const issued = await new CredentialStore(db.pool).create("fuzzer", 1_000_000);
   auth = `Basic ${Buffer.from(`fuzzer:${issued.password}`).toString("base64")}`;
-  service = new ODataService({ app: db.pool, data, shares, tokenKey: Buffer.alloc(32, 1), credentialTtlMs: 60_000 });
+  service = new ODataService({
+    app: db.pool,
+    data,
+    shares,
+    tokenKey: Buffer.alloc(32, 1),
+    credentialTtlMs: 60_000,
+  });
 });
 
 afterAll(async () => {
@@ -56,7 +62,7 @@ const HOSTILE = [
   "'; DROP TABLE bb.pull_requests; --",
   "' OR 1=1 --",
   "\\'; SELECT pg_sleep(10); --",
-  "\" OR \"\"=\"",
+  '" OR ""="',
   "%27%20OR%201%3D1",
   "private_notes",
   "bb.private_notes",
@@ -74,7 +80,7 @@ const HOSTILE = [
   "1e999999",
   "((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((",
   "not not not not not not not not not not not not not not not not not not not not not not not true",
-  "title eq 'x' or ".repeat(300) + "true",
+  `${"title eq 'x' or ".repeat(300)}true`,
   "secret eq 'SECRET-MARKER-7731'",
   "contains(secret,'SECRET')",
   "$it/secret eq null",
@@ -114,8 +120,23 @@ function cut(text: string, rnd: () => number): string {
 function urls(): string[] {
   const rnd = random(20261128);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)] as T;
-  const encode = (s: string) => (rnd() < 0.5 ? encodeURIComponent(s) : s.replaceAll(" ", "%20").replaceAll("#", "%23"));
-  const options = ["$filter", "$orderby", "$select", "$top", "$skip", "$count", "$search", "$format", "$skiptoken", "$expand", "filter", "$FILTER", "$apply"];
+  const encode = (s: string) =>
+    rnd() < 0.5 ? encodeURIComponent(s) : s.replaceAll(" ", "%20").replaceAll("#", "%23");
+  const options = [
+    "$filter",
+    "$orderby",
+    "$select",
+    "$top",
+    "$skip",
+    "$count",
+    "$search",
+    "$format",
+    "$skiptoken",
+    "$expand",
+    "filter",
+    "$FILTER",
+    "$apply",
+  ];
   const out: string[] = [];
   for (const h of HOSTILE) {
     for (const option of options) out.push(`pull_requests?${option}=${encode(h)}`);
@@ -126,7 +147,10 @@ function urls(): string[] {
   }
   while (out.length < 1500) {
     const base = pick(VALID);
-    const mutated = rnd() < 0.5 ? cut(base, rnd) : base.replace(pick(["eq", "'", "(", ")", " "]), pick(HOSTILE).slice(0, 40));
+    const mutated =
+      rnd() < 0.5
+        ? cut(base, rnd)
+        : base.replace(pick(["eq", "'", "(", ")", " "]), pick(HOSTILE).slice(0, 40));
     const option = pick(["$filter", "$orderby", "$select", "$search"]);
     out.push(`pull_requests?${option}=${encode(mutated)}&$top=${pick(["5", "-1", "x", "99999999999", "0"])}`);
   }
@@ -147,14 +171,19 @@ it("1,500 malformed and hostile URLs: only 2xx or 4xx/501 OData errors, no unsha
   expect(list.length).toBeGreaterThanOrEqual(1000);
   const statuses = new Map<number, number>();
   for (const path of list) {
-    const response = await service.handle({ method: "GET", url: `/odata/v4/${path}`, headers: { authorization: auth } });
+    const response = await service.handle({
+      method: "GET",
+      url: `/odata/v4/${path}`,
+      headers: { authorization: auth },
+    });
     statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
     const where = `${path.slice(0, 200)} → ${response.status} ${response.body.slice(0, 300)}`;
     expect(response.status < 500 || response.status === 501, where).toBe(true);
     // Requests may quote their own text back in errors; the unshared table's value never comes back.
     expect(response.body, where).not.toContain("CLASSIFIED-4242");
     expect(response.headers["content-type"], where).toMatch(/json|text\/plain|xml/);
-    if (response.status >= 400) expect(JSON.parse(response.body).error.message, where).toEqual(expect.any(String));
+    if (response.status >= 400)
+      expect(JSON.parse(response.body).error.message, where).toEqual(expect.any(String));
   }
   expect(await fingerprint()).toBe(before);
   // Some requests must have been valid, or the fuzzing proves nothing about the query path.
