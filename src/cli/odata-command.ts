@@ -2,6 +2,7 @@ import { Command } from "commander";
 import type pg from "pg";
 import { BitbridgeError } from "../app/errors.js";
 import { CredentialStore } from "../odata/credentials.js";
+import { READER_ROLE } from "../odata/reader-role.js";
 import { createSearchIndex } from "../odata/search-index.js";
 import { ShareStore } from "../odata/shares.js";
 import { withAppDatabase } from "./app-database.js";
@@ -88,13 +89,17 @@ export function odataCommand(): Command {
         await withShares(opts.database, async (shares, writable) => {
           for (const relation of relations) {
             const [schema, table] = splitRelation(relation);
-            const set = await shares.share(schema, table, opts.name);
-            process.stdout.write(
-              `Shared ${schema}.${table} as ${set.name} (${set.properties.length} properties, key ${set.key.join(", ")}).\n`,
-            );
-            if (!opts.searchIndex) continue;
             const client = await writable();
             try {
+              const set = await shares.share(schema, table, opts.name, client);
+              process.stdout.write(
+                `Shared ${schema}.${table} as ${set.name} (${set.properties.length} properties, key ${set.key.join(", ")}).\n`,
+              );
+              if (set.readerRole && !set.readerRole.granted)
+                process.stdout.write(
+                  `  The read-only role ${READER_ROLE} could not be given access (${set.readerRole.reason}); the service reads it with read-only sessions.\n`,
+                );
+              if (!opts.searchIndex) continue;
               const index = await createSearchIndex(client, set);
               process.stdout.write(
                 index ? `  $search index ${index} ready.\n` : "  No text properties: no $search index.\n",
@@ -112,9 +117,14 @@ export function odataCommand(): Command {
     .argument("<relation-or-set>")
     .option(database, databaseHelp)
     .action(async (what: string, opts: { database?: string }) => {
-      await withShares(opts.database, async (shares) => {
-        if (what.includes(".")) await shares.unshare(...splitRelation(what));
-        else await shares.unshare(what);
+      await withShares(opts.database, async (shares, writable) => {
+        const client = await writable();
+        try {
+          if (what.includes(".")) await shares.unshare(...splitRelation(what), client);
+          else await shares.unshare(what, undefined, client);
+        } finally {
+          client.release();
+        }
         process.stdout.write(`Unshared ${what}.\n`);
       });
     });

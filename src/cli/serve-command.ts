@@ -1,6 +1,7 @@
 import { createHmac } from "node:crypto";
 import { Command } from "commander";
 import { loadSecretKey } from "../app/secrets.js";
+import { readAsReader } from "../odata/reader-role.js";
 import { ODATA_ROOT, ODataService } from "../odata/service.js";
 import { ShareStore } from "../odata/shares.js";
 import { startHttpServer } from "../server/http.js";
@@ -18,6 +19,7 @@ export function serveCommand(): Command {
     .action(async (opts: { port: number; host: string; database?: string; baseUrl?: string }) => {
       await withAppDatabase(async (db, connections) => {
         const published = await openPublishedDatabase(db, connections, opts.database);
+        readAsReader(published.pool);
         const odata = new ODataService({
           app: db.pool,
           data: published.pool,

@@ -1,6 +1,7 @@
 import type { AppDatabase } from "../app/database.js";
 import type { ConnectionStore } from "../engine/connection-store.js";
 import { CredentialStore } from "../odata/credentials.js";
+import { readAsReader } from "../odata/reader-role.js";
 import { ODATA_ROOT, ODataService } from "../odata/service.js";
 import { ShareStore } from "../odata/shares.js";
 import { startHttpServer } from "../server/http.js";
@@ -21,6 +22,7 @@ export async function publishReplicatedTables(
   options: { port: number | undefined; log: (line: string) => void },
 ): Promise<{ close(): Promise<void> }> {
   const published = await openPublishedDatabase(db, connections, undefined);
+  readAsReader(published.pool);
   const shares = new ShareStore(db.pool, published.pool);
   const already = new Set((await shares.list()).map((s) => `${s.schema}.${s.table}`));
   const tables = await published.pool.query<{ table_name: string }>(
@@ -28,9 +30,21 @@ export async function publishReplicatedTables(
      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND c.relname NOT LIKE 'bb\\_%' ORDER BY 1`,
     [schema],
   );
-  for (const { table_name } of tables.rows) {
-    if (!already.has(`${schema}.${table_name}`)) await shares.share(schema, table_name);
+  const admin = await openPublishedDatabase(db, connections, undefined, 1, false);
+  try {
+    const client = await admin.pool.connect();
+    try {
+      for (const { table_name } of tables.rows) {
+        if (!already.has(`${schema}.${table_name}`))
+          await shares.share(schema, table_name, undefined, client);
+      }
+    } finally {
+      client.release();
+    }
+  } finally {
+    await admin.pool.end();
   }
+
   const credentials = new CredentialStore(db.pool);
   const existing = (await credentials.list()).find((c) => c.username === DEMO_USER && !c.revokedAt);
   const issued = existing ? undefined : await credentials.create(DEMO_USER);

@@ -228,5 +228,11 @@ export function queryError(error: unknown): ODataError | undefined {
     );
   if (code?.startsWith("22"))
     return badRequest("InvalidValue", `A value in the request is not valid: ${message}`);
+  if (code === "42501")
+    return new ODataError(
+      503,
+      "NotReadable",
+      "The service's database role may not read this table; share it again (bitbridge odata share) with a connection that may grant access",
+    );
   return undefined;
 }

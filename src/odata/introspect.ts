@@ -103,14 +103,16 @@ export async function describeEntitySet(client: pg.ClientBase, share: ShareSpec)
       );
   }
 
+  const hidesDeleted = relation.columns.some((column) => column.name === DELETED_AT_COLUMN);
   return {
     name,
     schema,
     table,
     relkind: relation.relkind,
     key: key.map((property) => property.name),
-    properties,
-    hidesDeleted: relation.columns.some((column) => column.name === DELETED_AT_COLUMN),
+    // Rows with bb_deleted_at set are never served, so the column would always read null: not published.
+    properties: hidesDeleted ? properties.filter((p) => p.column !== DELETED_AT_COLUMN) : properties,
+    hidesDeleted,
     ...(relation.description === undefined ? {} : { description: relation.description }),
   };
 }

@@ -3,6 +3,7 @@ import { BitbridgeError } from "../app/errors.js";
 import { chooseMaxLengths, describeEntitySet } from "./introspect.js";
 import type { EdmModel, EntitySet } from "./model.js";
 import { entitySetName } from "./names.js";
+import { type GrantResult, grantReader, revokeReader } from "./reader-role.js";
 
 export interface Share {
   readonly schema: string;
@@ -26,9 +27,19 @@ export class ShareStore {
     private readonly data: pg.Pool,
   ) {}
 
-  /** Publishes `schema.table`; checks it has a key and measures its text columns. Sharing again refreshes. */
-  async share(schema: string, table: string, name?: string): Promise<EntitySet> {
-    const client = await this.data.connect();
+  /**
+   * Publishes `schema.table`; checks it has a key and measures its text columns. Sharing again refreshes.
+   * With `admin` (a connection that may grant), the reader role is given SELECT on it.
+   */
+  async share(
+    schema: string,
+    table: string,
+    name?: string,
+    admin?: pg.ClientBase,
+  ): Promise<EntitySet & { readerRole?: GrantResult }> {
+    // The admin connection reads too: the service's own sessions may only read what is already shared.
+    const pooled = admin ? undefined : await this.data.connect();
+    const client = admin ?? (pooled as pg.PoolClient);
     try {
       const existing = (await this.list()).find((s) => s.schema === schema && s.table === table);
       const taken = (await this.list()).filter((s) => s !== existing).map((s) => s.entitySet);
@@ -50,20 +61,25 @@ export class ShareStore {
          DO UPDATE SET entity_set = EXCLUDED.entity_set, max_lengths = EXCLUDED.max_lengths, shared_at = now()`,
         [schema, table, chosen, JSON.stringify(maxLengths)],
       );
-      return set;
+      return admin ? { ...set, readerRole: await grantReader(admin, schema, table) } : set;
     } finally {
-      client.release();
+      pooled?.release();
     }
   }
 
-  async unshare(schemaOrSet: string, table?: string): Promise<void> {
+  async unshare(schemaOrSet: string, table?: string, admin?: pg.ClientBase): Promise<void> {
     const result =
       table === undefined
-        ? await this.app.query("DELETE FROM bitbridge.odata_shares WHERE entity_set = $1", [schemaOrSet])
+        ? await this.app.query(
+            "DELETE FROM bitbridge.odata_shares WHERE entity_set = $1 RETURNING schema_name, table_name",
+            [schemaOrSet],
+          )
         : await this.app.query(
-            "DELETE FROM bitbridge.odata_shares WHERE schema_name = $1 AND table_name = $2",
+            "DELETE FROM bitbridge.odata_shares WHERE schema_name = $1 AND table_name = $2 RETURNING schema_name, table_name",
             [schemaOrSet, table],
           );
+    const removed = result.rows[0];
+    if (admin && removed) await revokeReader(admin, removed.schema_name, removed.table_name);
     if (result.rowCount === 0)
       throw new BitbridgeError(
         "ODATA_NOT_SHARED",

@@ -2,6 +2,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrate } from "../../src/app/database.js";
 import { CredentialStore } from "../../src/odata/credentials.js";
+import { READER_ROLE, readAsReader } from "../../src/odata/reader-role.js";
 import { type ODataResponse, ODataService } from "../../src/odata/service.js";
 import { ShareStore } from "../../src/odata/shares.js";
 import { type RunningHttpServer, startHttpServer } from "../../src/server/http.js";
@@ -50,8 +51,15 @@ beforeAll(async () => {
     connectionString: db.url,
     options: "-c default_transaction_read_only=on -c TimeZone=UTC",
   });
+  readAsReader(data);
   const shares = new ShareStore(db.pool, data);
-  await shares.share("bb", "pull_requests");
+  const admin = await db.pool.connect();
+  try {
+    const shared = await shares.share("bb", "pull_requests", undefined, admin);
+    expect(shared.readerRole).toEqual({ granted: true });
+  } finally {
+    admin.release();
+  }
   const issued = await new CredentialStore(db.pool).create("salesforce");
   auth = `Basic ${Buffer.from(`${issued.username}:${issued.password}`).toString("base64")}`;
   service = new ODataService({
@@ -266,6 +274,20 @@ describe("OData semantics", () => {
       expect(response.headers["content-type"], path).toMatch(/^application\/json/);
       expect(JSON.parse(response.body).error.message, path).toEqual(expect.any(String));
       expect(response.body).not.toContain("do-not-leak");
+    }
+  });
+});
+
+describe("the service's database sessions", () => {
+  it("take the read-only reader role: shared tables are readable, others are not, nothing is writable", async () => {
+    const client = await data.connect();
+    try {
+      expect((await client.query("SELECT current_user AS u")).rows[0].u).toBe(READER_ROLE);
+      expect((await client.query("SELECT count(*)::int AS n FROM bb.pull_requests")).rows[0].n).toBe(ROWS);
+      await expect(client.query("SELECT * FROM bb.secret_stuff")).rejects.toMatchObject({ code: "42501" });
+      await expect(client.query("DELETE FROM bb.pull_requests")).rejects.toMatchObject({ code: "25006" });
+    } finally {
+      client.release();
     }
   });
 });
