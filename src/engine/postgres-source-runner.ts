@@ -1,5 +1,6 @@
 import pg from "pg";
 import { BitbridgeError } from "../app/errors.js";
+import { destinationConnectError } from "../destination/postgres/errors.js";
 import { ensureTable, loadBatch, markDeleted, type TableTarget } from "../destination/postgres/index.js";
 import {
   type Aggregation,
@@ -286,14 +287,7 @@ async function connectDestination(config: pg.ClientConfig): Promise<pg.Client> {
   try {
     await client.connect();
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new BitbridgeError(
-      "DESTINATION_CONNECT",
-      `Cannot connect to the destination PostgreSQL: ${message}.`,
-      {},
-      503,
-      { cause: error },
-    );
+    throw destinationConnectError(error);
   }
   return client;
 }

@@ -2,6 +2,7 @@ import pg from "pg";
 import { BitbridgeError } from "../app/errors.js";
 import type { Repository } from "../bitbucket/api-types.js";
 import type { BitbucketClient } from "../bitbucket/types.js";
+import { destinationConnectError } from "../destination/postgres/errors.js";
 import { ensureTable, loadBatch, markDeleted, type TableTarget } from "../destination/postgres/index.js";
 import { DELETED_AT_COLUMN, qualifiedName, quoteIdent } from "../destination/postgres/naming.js";
 import { replaceFromStaging, stageRows, startStaging } from "../destination/postgres/replace.js";
@@ -668,16 +669,7 @@ async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Pro
   try {
     client = await pool.connect();
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new BitbridgeError(
-      "DESTINATION_CONNECT",
-      `Cannot connect to the destination PostgreSQL: ${message}.`,
-      {},
-      503,
-      {
-        cause: error,
-      },
-    );
+    throw destinationConnectError(error);
   }
   let broken = false;
   const onError = () => {

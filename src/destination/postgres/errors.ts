@@ -41,6 +41,18 @@ function isDatabaseError(error: unknown): error is pg.DatabaseError {
 }
 
 /** Whether the error means the connection is gone (the client must be discarded). */
+/** The destination could not be reached at all (before any load): say so, with the driver's reason. */
+export function destinationConnectError(error: unknown): BitbridgeError {
+  const message = error instanceof Error ? error.message : String(error);
+  return new BitbridgeError(
+    "DESTINATION_CONNECT",
+    `Cannot connect to the destination PostgreSQL: ${message}.`,
+    {},
+    503,
+    { cause: error },
+  );
+}
+
 export function isConnectionError(error: unknown): boolean {
   if (error instanceof BitbridgeError) return error.code === DestinationErrorCode.connectionLost;
   if (isDatabaseError(error)) return /^(08|57P0)/.test(error.code ?? "");
