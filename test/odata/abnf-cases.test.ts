@@ -1,5 +1,4 @@
 import { existsSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { LiteralType } from "../../src/odata/ast.js";
@@ -11,13 +10,15 @@ import {
   parseQueryOptions,
 } from "../../src/odata/parser/index.js";
 
+import { sharedFile } from "../support/shared.js";
+
 /**
  * Runs the OASIS ABNF test cases (kept outside the repository, in ../shared) whose rule this parser
  * implements. Positive cases must parse or be answered 501; negative cases must be rejected.
  */
-const CASES = fileURLToPath(
-  new URL("../../../shared/odata/oasis/odata-abnf/abnf/odata-abnf-testcases.yaml", import.meta.url),
-);
+const CASES =
+  sharedFile("odata/oasis/odata-abnf/abnf/odata-abnf-testcases.yaml") ??
+  "../shared/odata/oasis/odata-abnf/abnf/odata-abnf-testcases.yaml";
 
 interface TestCase {
   readonly Name: string;

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { dirname } from "node:path";
 import { Ajv, type ValidateFunction } from "ajv";
 import ajvFormats from "ajv-formats";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -11,11 +11,10 @@ import { chooseMaxLengths, describeEntitySet } from "../../src/odata/introspect.
 import type { EdmModel, EntitySet } from "../../src/odata/model.js";
 import { CONTAINER_NAME, entitySetName } from "../../src/odata/names.js";
 import { useTestDatabase } from "../support/postgres.js";
+import { sharedFile } from "../support/shared.js";
 
 // The OASIS schemas live next to the repository (../shared from its root); nothing of them is copied in.
-const SCHEMA_DIR = fileURLToPath(
-  new URL("../../../shared/odata/oasis/odata-csdl-schemas/schemas/", import.meta.url),
-);
+const SCHEMA_DIR = `${dirname(sharedFile("odata/oasis/odata-csdl-schemas/schemas/edmx.xsd") ?? "../shared/odata/oasis/odata-csdl-schemas/schemas/edmx.xsd")}/`;
 const schemasPresent = ["edmx.xsd", "edm.xsd", "csdl.schema.json"].every((file) =>
   existsSync(`${SCHEMA_DIR}${file}`),
 );
