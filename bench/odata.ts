@@ -161,14 +161,14 @@ async function main() {
     }),
   ) as { origin: string };
 
-  // A deep server-driven page: the token of the row 500,000 rows in, signed as the service would.
+  // A deep server-driven page: the token of the row 90% of the way in (900,000 of 1,000,000), signed as the service would.
   const middle = await pool.query<{ repository_uuid: string; id: number }>(
     "SELECT repository_uuid, id FROM odata_bench.pull_requests ORDER BY 1, 2 OFFSET $1 LIMIT 1",
-    [Math.floor(ROWS / 2)],
+    [Math.floor(ROWS * 0.9)],
   );
   const deep = middle.rows[0];
   const token = new SkipTokens(key).sign(
-    { after: [deep?.repository_uuid ?? "", String(deep?.id ?? 0)], sent: Math.floor(ROWS / 2) },
+    { after: [deep?.repository_uuid ?? "", String(deep?.id ?? 0)], sent: Math.floor(ROWS * 0.9) },
     `${SET}?$count=false`,
   );
   const sample = await pool.query<{ repository_uuid: string; id: number }>(
