@@ -163,4 +163,26 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    id: 4,
+    name: "queued runs and schedules",
+    sql: `
+      -- Runs taken from the queue beat while they run; a RUNNING run whose beat stops belongs to a dead
+      -- worker. attempt counts the retries of one queued run (1 for the first).
+      ALTER TABLE bitbridge.runs ADD COLUMN heartbeat_at timestamptz,
+                                 ADD COLUMN attempt integer NOT NULL DEFAULT 1;
+
+      CREATE TABLE bitbridge.schedules (
+        job_id bigint PRIMARY KEY REFERENCES bitbridge.jobs (id) ON DELETE CASCADE,
+        -- Every kind of schedule is kept as a cron expression (5 fields, or 6 with seconds).
+        cron text NOT NULL,
+        description text NOT NULL,
+        time_zone text NOT NULL,
+        next_run_at timestamptz NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX schedules_next_run_idx ON bitbridge.schedules (next_run_at);
+    `,
+  },
 ];

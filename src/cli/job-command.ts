@@ -7,6 +7,7 @@ import {
   runJob,
   type TaskRunSummary,
 } from "../engine/runs.js";
+import { nextRunTimes, parseSchedule, type Schedule, ScheduleStore } from "../scheduler/schedules.js";
 import { postgresSourceConfig, readSourceCatalog } from "../source/postgres/connection.js";
 import { formatSqlError } from "../sql/index.js";
 import { withAppDatabase } from "./app-database.js";
@@ -19,7 +20,7 @@ const positiveInt = (value: string): number => {
 };
 const collectInt = (value: string, previous: number[]) => [...previous, positiveInt(value)];
 
-/** `bitbridge job create|list|show|remove|add-task|remove-task|run|history|logs`: replication jobs. */
+/** `bitbridge job create|list|show|remove|add-task|remove-task|run|schedule|history|logs`: replication jobs. */
 export function jobCommand(): Command {
   const command = new Command("job").description(
     "Replication jobs: REPLICATE tasks from a saved Bitbucket or PostgreSQL source into a saved PostgreSQL destination",
@@ -65,6 +66,8 @@ export function jobCommand(): Command {
           lines.push(`  no tasks (bitbridge job add-task ${job.name} "REPLICATE ...")`);
         const width = String(job.tasks.length).length;
         for (const t of job.tasks) lines.push(`  ${String(t.position).padStart(width)}. ${t.statement}`);
+        const schedule = await new ScheduleStore(db.pool).get(name);
+        if (schedule) lines.push(...scheduleLines(schedule));
         lines.push(
           last
             ? `Last run: ${last.id} ${last.status}, started ${last.startedAt.toISOString()}${last.durationMs === null ? "" : `, ${seconds(last.durationMs)}`}, ${count(last.rowsRead)} rows, ${count(last.requests)} requests${last.error ? `: ${last.error}` : ""}`
@@ -122,7 +125,28 @@ export function jobCommand(): Command {
     .argument("<name>")
     .option("--task <position>", "run only this task (repeatable)", collectInt, [])
     .option("--full", "ignore incremental state and read everything again", false)
-    .action(async (name: string, opts: { task: number[]; full: boolean }) => {
+    .option("--queue", "hand the run to a worker (bitbridge worker) instead of running it here", false)
+    .action(async (name: string, opts: { task: number[]; full: boolean; queue: boolean }) => {
+      if (opts.queue) {
+        if (opts.task.length > 0) {
+          throw Object.assign(new Error("--queue runs the whole job; leave out --task."), { exitCode: 2 });
+        }
+        await withAppDatabase(async (db) => {
+          await new JobStore(db.pool).get(name);
+          // Loaded here: pg-boss adds a noticeable delay to every command's start.
+          const { openQueue } = await import("../scheduler/queue.js");
+          const queue = await openQueue(db.url, db.pool, { supervise: false });
+          try {
+            const id = await queue.enqueue({ job: name, trigger: "cli", full: opts.full, attempt: 1 });
+            process.stdout.write(
+              `Queued a run of job ${name} (queue id ${id}); a worker runs it (bitbridge worker), see bitbridge job history ${name}.\n`,
+            );
+          } finally {
+            await queue.stop();
+          }
+        });
+        return;
+      }
       const summary = await withAppDatabase((db, connections) =>
         withCancellation((signal) =>
           runJob({ pool: db.pool, connections }, name, {
@@ -136,6 +160,61 @@ export function jobCommand(): Command {
       );
       finishRun(summary, `bitbridge job logs ${summary.runId}`);
     });
+  command
+    .command("schedule")
+    .description(
+      "Run a job on a schedule (run by bitbridge worker); without options, show its schedule and next runs",
+    )
+    .argument("<name>")
+    .option("--every <interval>", "10m, 15m, 30m or 1h")
+    .option("--daily <HH:MM>", "every day at this time")
+    .option("--weekly <day-and-time...>", "every week on this day at this time, e.g. --weekly mon 09:00")
+    .option("--monthly <day-and-time...>", "every month on this day at this time, e.g. --monthly 1 06:30")
+    .option(
+      "--cron <expression>",
+      'a cron expression, 5 fields or 6 with seconds first, e.g. "0 */4 * * 1-5"',
+    )
+    .option("--tz <zone>", "the time zone the schedule is read in (IANA name, e.g. Europe/Paris)", "UTC")
+    .option("--off", "remove the job's schedule", false)
+    .action(
+      async (
+        name: string,
+        opts: {
+          every?: string;
+          daily?: string;
+          weekly?: string[];
+          monthly?: string[];
+          cron?: string;
+          tz: string;
+          off: boolean;
+        },
+      ) => {
+        await withAppDatabase(async (db) => {
+          const schedules = new ScheduleStore(db.pool);
+          if (opts.off) {
+            const removed = await schedules.remove(name);
+            process.stdout.write(
+              removed ? `Job ${name} no longer runs on a schedule.\n` : `Job ${name} had no schedule.\n`,
+            );
+            return;
+          }
+          const spec = {
+            ...(opts.every !== undefined && { every: opts.every }),
+            ...(opts.daily !== undefined && { daily: opts.daily }),
+            ...(opts.weekly !== undefined && { weekly: opts.weekly.join(" ") }),
+            ...(opts.monthly !== undefined && { monthly: opts.monthly.join(" ") }),
+            ...(opts.cron !== undefined && { cron: opts.cron }),
+          };
+          const schedule =
+            Object.keys(spec).length === 0
+              ? await schedules.get(name)
+              : await schedules.set(name, parseSchedule(spec), opts.tz);
+          process.stdout.write(
+            `${(schedule ? scheduleLines(schedule) : [`Job ${name} has no schedule (e.g. bitbridge job schedule ${name} --daily 02:00).`]).join("\n")}\n`,
+          );
+        });
+      },
+    );
   command
     .command("history")
     .description("A job's runs, newest first")
@@ -184,6 +263,23 @@ export function jobCommand(): Command {
       });
     });
   return command;
+}
+
+/** The schedule and its next 3 run times, in its time zone and in UTC. */
+function scheduleLines(schedule: Schedule): string[] {
+  const local = new Intl.DateTimeFormat("sv-SE", {
+    timeZone: schedule.timeZone,
+    dateStyle: "short",
+    timeStyle: "medium",
+  });
+  const upcoming = [
+    schedule.nextRunAt,
+    ...nextRunTimes(schedule.cron, schedule.timeZone, 2, schedule.nextRunAt),
+  ];
+  return [
+    `Schedule: ${schedule.description} (${schedule.timeZone})`,
+    ...upcoming.map((at) => `  next: ${local.format(at)} ${schedule.timeZone} (${at.toISOString()})`),
+  ];
 }
 
 /** 12,345 */

@@ -7,6 +7,7 @@ import { replicateCommand } from "./replicate-command.js";
 import { serveCommand } from "./serve-command.js";
 import { simCommand } from "./sim-command.js";
 import { startCommand } from "./start-command.js";
+import { workerCommand } from "./worker-command.js";
 
 /** Entry point of the `bitbridge` command; each subcommand lives in its own module. */
 export async function main(argv: readonly string[]): Promise<void> {
@@ -22,5 +23,6 @@ export async function main(argv: readonly string[]): Promise<void> {
   program.addCommand(replicateCommand());
   program.addCommand(serveCommand());
   program.addCommand(odataCommand());
+  program.addCommand(workerCommand());
   await program.parseAsync([...argv]);
 }

@@ -7,6 +7,7 @@ import { ShareStore } from "../odata/shares.js";
 import { startHttpServer } from "../server/http.js";
 import { withAppDatabase } from "./app-database.js";
 import { openPublishedDatabase } from "./published-database.js";
+import { DEFAULT_WORKER, launchWorker } from "./worker-command.js";
 
 /** `bitbridge serve`: the OData service (the REST API and web UI will join it). */
 export function serveCommand(): Command {
@@ -16,30 +17,37 @@ export function serveCommand(): Command {
     .option("--host <address>", "address to listen on (0.0.0.0 for every interface)", "127.0.0.1")
     .option("--database <connection|url>", "the published database (default: connection warehouse)")
     .option("--base-url <url>", `public URL of ${ODATA_ROOT} for links (default: from the request's Host)`)
-    .action(async (opts: { port: number; host: string; database?: string; baseUrl?: string }) => {
-      await withAppDatabase(async (db, connections) => {
-        const published = await openPublishedDatabase(db, connections, opts.database);
-        readAsReader(published.pool);
-        const odata = new ODataService({
-          app: db.pool,
-          data: published.pool,
-          shares: new ShareStore(db.pool, published.pool),
-          tokenKey: odataTokenKey(),
-          baseUrl: opts.baseUrl,
-          log: (line) => process.stderr.write(`${line}\n`),
+    .option("--no-worker", "do not run queued and scheduled job runs in this process")
+    .action(
+      async (opts: { port: number; host: string; database?: string; baseUrl?: string; worker: boolean }) => {
+        await withAppDatabase(async (db, connections) => {
+          const published = await openPublishedDatabase(db, connections, opts.database);
+          readAsReader(published.pool);
+          const odata = new ODataService({
+            app: db.pool,
+            data: published.pool,
+            shares: new ShareStore(db.pool, published.pool),
+            tokenKey: odataTokenKey(),
+            baseUrl: opts.baseUrl,
+            log: (line) => process.stderr.write(`${line}\n`),
+          });
+          const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+          const worker = opts.worker ? await launchWorker(db, connections, DEFAULT_WORKER, log) : undefined;
+          const http = await startHttpServer({ odata, port: opts.port, host: opts.host });
+          process.stdout.write(
+            `OData service at ${http.origin}${ODATA_ROOT} (publishing ${published.description})${worker ? ", with a worker for queued and scheduled runs" : ""}; Ctrl-C stops it.\n`,
+          );
+          await new Promise<void>((resolve) => {
+            process.once("SIGINT", resolve);
+            process.once("SIGTERM", resolve);
+          });
+          await http.close();
+          await worker?.drain(DEFAULT_WORKER.drainTimeout * 1000);
+          await worker?.close();
+          await published.pool.end();
         });
-        const http = await startHttpServer({ odata, port: opts.port, host: opts.host });
-        process.stdout.write(
-          `OData service at ${http.origin}${ODATA_ROOT} (publishing ${published.description}); Ctrl-C stops it.\n`,
-        );
-        await new Promise<void>((resolve) => {
-          process.once("SIGINT", resolve);
-          process.once("SIGTERM", resolve);
-        });
-        await http.close();
-        await published.pool.end();
-      });
-    });
+      },
+    );
 }
 
 /** `$skiptoken` signatures use a key of their own, derived from the secret key. */

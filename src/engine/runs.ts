@@ -69,6 +69,8 @@ export interface RunOptions {
   readonly log?: (level: LogLevel, message: string) => void;
   /** Aborting stops the running task (when the runner honours it) and cancels the ones after it. */
   readonly signal?: AbortSignal;
+  /** Called once the run is recorded (not for a SKIPPED run), before its first task; a queue worker starts its heartbeat here. */
+  readonly onRunStart?: (runId: number) => Promise<void>;
 }
 
 export interface TaskRunSummary {
@@ -410,6 +412,7 @@ async function execute(
   };
 
   try {
+    await options.onRunStart?.(runId);
     log(
       "info",
       `Run ${runId} of ${plan.label} started: ${total} task(s)${options.full ? ", full reload" : ""}.`,
