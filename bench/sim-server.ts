@@ -10,6 +10,8 @@ import { startSimulator } from "../sim/server.js";
 const mode = process.argv[2] ?? "simulator";
 const counts = JSON.parse(process.argv[3] ?? "{}");
 const scale = (process.argv[5] ?? "tiny") as "tiny" | "small" | "medium" | "large";
+// A normal exit on the parent's kill, so `--cpu-prof` (SIM_CPU_PROF of bench/replication.ts) writes its profile.
+process.once("SIGTERM", () => process.exit(0));
 
 if (mode === "simulator") {
   const running = await startSimulator({ seed: 7, scale, counts, rateLimitPerHour: 1_000_000_000 });

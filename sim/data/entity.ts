@@ -1,5 +1,7 @@
 export type Json = Record<string, unknown>;
 
+const MAX_FORMS = 4;
+
 /**
  * One API object plus its serialised forms. Pages are assembled from cached JSON strings, which is
  * what keeps the simulator far ahead of the connector in benchmarks; any change goes through
@@ -54,6 +56,21 @@ export class Entity {
       bytes = Buffer.from(text);
       this.bytesByHidden.set(key, bytes);
     }
+    return bytes;
+  }
+
+  /**
+   * Another serialised form (e.g. one `fields=` projection), cached beside the hidden-path forms: a
+   * connector pages through the same projection of every item, and rebuilding it per request made the
+   * simulator, not the connector, the bottleneck. Only a few forms are kept per entity, so arbitrary
+   * `fields=` values cannot grow memory without bound.
+   */
+  form(key: string, render: () => string): Buffer {
+    this.bytesByHidden ??= new Map();
+    const cached = this.bytesByHidden.get(key);
+    if (cached !== undefined) return cached;
+    const bytes = Buffer.from(render());
+    if (this.bytesByHidden.size < MAX_FORMS) this.bytesByHidden.set(key, bytes);
     return bytes;
   }
 

@@ -85,15 +85,31 @@ export function renderList(
     if (error instanceof FieldsError) throw errors.badRequest(error.message);
     throw error;
   }
-  const body = { values: pageItems.map((e) => e.value), ...envelope };
-  return jsonResponse(
-    200,
-    applyFields(
-      body,
-      parsed,
-      hidden.map((h) => `values.${h}`),
-    ),
-  );
+  const hiddenPaths = hidden.map((h) => `values.${h}`);
+  // Items and envelope are projected apart (rules apply per item, whatever the page holds), so each
+  // item's projection is cached and pages are spliced from bytes as on the hot path above.
+  const { values: kept, ...rest } = applyFields({ values: [], ...envelope }, parsed, hiddenPaths) as Record<
+    string,
+    unknown
+  >;
+  if (kept === undefined) return jsonResponse(200, rest);
+  const key = `fields=${fields}&hidden=${hidden.join(",")}`;
+  const project = (e: Entity) => () =>
+    JSON.stringify(
+      (applyFields({ values: [e.value] }, parsed, hiddenPaths) as { values: unknown[] }).values[0],
+    );
+  const parts: Buffer[] = [VALUES_OPEN];
+  pageItems.forEach((e, i) => {
+    if (i > 0) parts.push(COMMA);
+    parts.push(e.form(key, project(e)));
+  });
+  const tail = JSON.stringify(rest).slice(1);
+  parts.push(Buffer.from(tail === "}" ? "]}" : `],${tail}`));
+  return {
+    status: 200,
+    headers: { "Content-Type": "application/json; charset=utf-8" },
+    body: Buffer.concat(parts),
+  };
 }
 
 /** A single object, with the same `fields=` handling. */

@@ -80,7 +80,11 @@ export async function* readTable(client: BitbucketClient, request: ReadRequest):
       yield* listRows(client, request, table.def.path, childParams, { ...ctx, parentKey: key });
     }
   };
-  yield* mergeConcurrently(repositories, perRepository, request.concurrency ?? 4);
+  // One repository (the task runner reads each on its own) needs no merging: the race between
+  // generators costs a few promises per row.
+  const only = request.knownRepositories?.length === 1 ? request.knownRepositories[0] : undefined;
+  if (only) yield* perRepository(only);
+  else yield* mergeConcurrently(repositories, perRepository, request.concurrency ?? 4);
 }
 
 async function* fromArray<T>(items: readonly T[]): AsyncGenerator<T> {
@@ -175,6 +179,9 @@ export function listQuery(request: ReadRequest, extraParams?: QueryParams): Quer
   const def = request.table.def;
   const query: Record<string, QueryParams[string]> = {
     ...def.params,
+    // The caller's (e.g. `include`/`exclude` of an incremental commit walk); without them that walk
+    // re-read every commit of the repository.
+    ...request.extraParams,
     ...extraParams,
     pagelen: def.maxPageLength,
   };

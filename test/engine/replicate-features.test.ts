@@ -172,6 +172,20 @@ describe("REPLICATE transformations evaluated by PostgreSQL", () => {
   });
 });
 
+describe("incremental commits", () => {
+  it("after a push, reads only the pushed commits (the walk from the moved head excludes the old heads)", async () => {
+    const statement = "REPLICATE [Commits] WITH DestinationSchema='pushes'";
+    await replicate(statement);
+    const repo = sim.sim.data.workspaces[0]?.repositories[2];
+    if (!repo) throw new Error("need a repository");
+    await simCall("POST", "/clock", { advanceSeconds: 60 });
+    await simCall("POST", `/repositories/${workspace}/${repo.slug}/push`, { count: 2 });
+    const after = await replicate(statement);
+    expect(after.rowsRead).toBe(2);
+    expect(after.inserted).toBe(2);
+  });
+});
+
 describe("deletions of cursor-read rows and first loads in windows", () => {
   it("a pull request deleted inside a live repository is found on the reconciliation cadence", async () => {
     const statement = "REPLICATE [PullRequests] WITH DestinationSchema='cadence'";

@@ -5,7 +5,7 @@
  */
 import type pg from "pg";
 import { BitbridgeError } from "../../app/errors.js";
-import { copyRows, type Rows } from "./copy.js";
+import { copyRows, distinctKeys, type Rows } from "./copy.js";
 import { DestinationErrorCode, type ErrorContext, isConnectionError, toDestinationError } from "./errors.js";
 import { DELETED_AT_COLUMN, quoteIdent, SYNCED_AT_COLUMN } from "./naming.js";
 import { type ResolvedColumn, type ResolvedTable, resolveTarget, type TableTarget } from "./target.js";
@@ -72,7 +72,7 @@ export async function loadBatch(
         (index) => String(index),
       );
       const merged = await client.query<{ total: number; inserted: number; updated: number }>(
-        mergeStatement(table, position),
+        mergeStatement(table, position, Array.isArray(rows) && distinctKeys(rows, table.key)),
       );
       const counts = merged.rows[0] ?? { total: 0, inserted: 0, updated: 0 };
       if (checkpoint) {
@@ -101,8 +101,12 @@ export async function loadBatch(
   );
 }
 
-/** The merge: dedupe staging (last row per key wins), upsert only changed rows, count. */
-export function mergeStatement(table: ResolvedTable, position: string): Statement {
+/**
+ * The merge: dedupe staging (last row per key wins), upsert only changed rows, count. `distinct`: the
+ * batch's keys are known to differ, so the dedupe (a sort of the staged rows, a third of the merge's
+ * cost) is skipped.
+ */
+export function mergeStatement(table: ResolvedTable, position: string, distinct = false): Statement {
   const q = (c: { readonly name: string }) => quoteIdent(c.name);
   const written = [...table.columns, ...table.derived];
   const all = written.map(q).join(", ");
@@ -118,7 +122,9 @@ export function mergeStatement(table: ResolvedTable, position: string): Statemen
   ].join(", ");
   const compared = [...values.map(q), deleted];
   const latest = (list: string) =>
-    `SELECT DISTINCT ON (${key}) ${list} FROM pg_temp.${quoteIdent(STAGING_TABLE)}
+    distinct
+      ? `SELECT ${list} FROM pg_temp.${quoteIdent(STAGING_TABLE)}`
+      : `SELECT DISTINCT ON (${key}) ${list} FROM pg_temp.${quoteIdent(STAGING_TABLE)}
   ORDER BY ${key}, ${quoteIdent(position)} DESC`;
   // Derived columns are computed once per key, from the row that wins.
   const source =
