@@ -10,39 +10,21 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { createInterface } from "node:readline";
 import autocannon from "autocannon";
 import pg from "pg";
 import { migrate } from "../src/app/database.js";
-import { startEmbeddedPostgres } from "../src/app/embedded-postgres.js";
 import { MAX_PAGE_SIZE, pageQuery } from "../src/odata/collection.js";
 import { CredentialStore } from "../src/odata/credentials.js";
 import { parseQueryOptions } from "../src/odata/parser/index.js";
 import { ShareStore } from "../src/odata/shares.js";
 import { SkipTokens } from "../src/odata/skiptoken.js";
+import { benchDatabase } from "./database.js";
 
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
 const SECONDS = Number(process.env.SECONDS ?? 10);
 const SET = "pull_requests";
-
-async function database(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const url = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL;
-  if (url) return { url, stop: async () => {} };
-  const dir = mkdtempSync(join(tmpdir(), "bitbridge-bench-"));
-  chmodSync(dir, 0o711);
-  const server = await startEmbeddedPostgres({ dataDir: dir, ephemeral: true });
-  return {
-    url: server.url,
-    stop: async () => {
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 async function prepare(pool: pg.Pool): Promise<void> {
   const exists = await pool.query("SELECT to_regclass('odata_bench.pull_requests') IS NOT NULL AS e");
@@ -132,7 +114,7 @@ async function direct(url: string, statements: { text: string; values: unknown[]
 }
 
 async function main() {
-  const db = await database();
+  const db = await benchDatabase();
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
   await migrate(pool);
   await prepare(pool);

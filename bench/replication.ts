@@ -27,18 +27,18 @@
  * A full load starts from an empty schema each time, so every measured run is a first load.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { chmodSync, createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { pipeline } from "node:stream/promises";
 import pg from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
-import { startEmbeddedPostgres } from "../src/app/embedded-postgres.js";
 import { createClient } from "../src/bitbucket/client.js";
 import { parseConnectionString } from "../src/bitbucket/connection-properties.js";
 import { runReplicateTask } from "../src/engine/task-runner.js";
 import type { TaskRunResult } from "../src/engine/task-runner-types.js";
+import { benchDatabase } from "./database.js";
 
 const LARGE = process.env.SCALE === "large";
 const REPOS = Number(process.env.REPOS ?? (LARGE ? 40 : 8));
@@ -84,21 +84,6 @@ async function startSim(): Promise<{ child: ChildProcess; origin: string; email:
   });
   process.once("exit", () => child.kill());
   return { child, ...JSON.parse(line) };
-}
-
-async function database(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const url = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL;
-  if (url) return { url, stop: async () => {} };
-  const dir = mkdtempSync(join(tmpdir(), "bitbridge-bench-"));
-  chmodSync(dir, 0o711);
-  const server = await startEmbeddedPostgres({ dataDir: dir, ephemeral: true });
-  return {
-    url: server.url,
-    stop: async () => {
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 let peakRss = 0;
@@ -177,7 +162,7 @@ interface Measured {
 
 async function main() {
   const sim = await startSim();
-  const db = await database();
+  const db = await benchDatabase();
   const connection = `AuthScheme=APIToken;User=${sim.email};APIToken=${sim.apiToken};Workspace=acme;Url=${sim.origin}/2.0;RequestsPerHour=1000000`;
   const props = parseConnectionString(connection);
   const admin = new pg.Client({ connectionString: db.url });
