@@ -14,7 +14,8 @@ const app = new pg.Pool({ connectionString: url, max: 10 });
 const data = new pg.Pool({
   connectionString: url,
   max: 20,
-  options: "-c statement_timeout=30000 -c default_transaction_read_only=on -c TimeZone=UTC",
+  options:
+    "-c statement_timeout=30000 -c default_transaction_read_only=on -c TimeZone=UTC -c plan_cache_mode=force_custom_plan",
 });
 const odata = new ODataService({ app, data, shares: new ShareStore(app, data), tokenKey: key });
 const http = await startHttpServer({ odata, port: 0 });

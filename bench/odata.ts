@@ -69,6 +69,7 @@ async function viaOData(origin: string, auth: string, path: string): Promise<Fig
     url: `${origin}/odata/v4/${path}`,
     connections: CONNECTIONS,
     duration: SECONDS,
+    timeout: 30,
     headers: { authorization: auth },
   });
   return {
@@ -81,7 +82,12 @@ async function viaOData(origin: string, auth: string, path: string): Promise<Fig
 
 /** The service's own SQL for `path`, run by `CONNECTIONS` loops over a pool as large as the service's. */
 async function direct(url: string, statements: { text: string; values: unknown[] }[]): Promise<Figures> {
-  const pool = new pg.Pool({ connectionString: url, max: 20, options: "-c TimeZone=UTC" });
+  // The service's own session settings, statement timeout included, so slow shapes fail alike on both sides.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 20,
+    options: "-c statement_timeout=30000 -c TimeZone=UTC",
+  });
   const latencies: number[] = [];
   const perSecond = new Map<number, number>();
   let errors = 0;

@@ -35,8 +35,9 @@ export async function openPublishedDatabase(
     config = { connectionString: db.url };
     description = "the application database";
   }
+  // Named statements save parsing; custom plans keep a plan per value (a selective filter and a broad one differ).
   const guards = readOnly
-    ? `-c statement_timeout=${STATEMENT_TIMEOUT_MS} -c default_transaction_read_only=on -c TimeZone=UTC`
+    ? `-c statement_timeout=${STATEMENT_TIMEOUT_MS} -c default_transaction_read_only=on -c TimeZone=UTC -c plan_cache_mode=force_custom_plan`
     : "-c TimeZone=UTC";
   const pool = new pg.Pool({
     ...config,
