@@ -25,7 +25,7 @@ import { reloadKeyless } from "./postgres-source-reload.js";
 import { type DestinationRow, rowBuilder, withKeyColumns } from "./replicate-rows.js";
 import { planReplicate, type ReplicatePlan } from "./replicate-target.js";
 import { clearStates, ensureStateTable, loadStates, type PartitionState, saveState } from "./sync-state.js";
-import type { TaskRunInput, TaskRunResult } from "./task-runner-types.js";
+import type { RunCounts as Counts, TaskRunInput, TaskRunResult } from "./task-runner-types.js";
 
 export interface PostgresSourceTaskInput
   extends Omit<TaskRunInput, "client" | "workspace" | "schema" | "concurrency"> {
@@ -34,14 +34,6 @@ export interface PostgresSourceTaskInput
 
 /** One destination table has one read position: the source relation is read as a whole. */
 const PARTITION = "";
-
-interface Counts {
-  rowsRead: number;
-  inserted: number;
-  updated: number;
-  unchanged: number;
-  deleted: number;
-}
 
 /**
  * Runs one REPLICATE statement from a PostgreSQL schema. The source is read in one read-only

@@ -43,3 +43,12 @@ export interface TaskRunResult {
   /** Partitions (repositories) skipped because nothing changed there since the last run. */
   readonly skippedPartitions: number;
 }
+
+/** Rows counted while a task runs; shared by the partitions read at once, so add to it after an await, never with `+= await`. */
+export interface RunCounts {
+  rowsRead: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  deleted: number;
+}

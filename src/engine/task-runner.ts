@@ -28,18 +28,12 @@ import {
   type PartitionState,
   saveState,
 } from "./sync-state.js";
-import type { TaskRunInput, TaskRunResult } from "./task-runner-types.js";
+import type { RunCounts, TaskRunInput, TaskRunResult } from "./task-runner-types.js";
 
 /** Re-read this much before the cursor: clock skew between Bitbucket's nodes, and rows changed mid-read. */
 const LOOKBACK_MS = 5 * 60_000;
 
-/** Shared by the partitions read at once: add to it after an await, never with `+= await`. */
-interface Counts {
-  rowsRead: number;
-  inserted: number;
-  updated: number;
-  unchanged: number;
-  deleted: number;
+interface Counts extends RunCounts {
   skippedPartitions: number;
 }
 
