@@ -1,8 +1,10 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrate } from "../../src/app/database.js";
+import { ExpressionCompiler, SqlParams } from "../../src/odata/compile.js";
 import { CredentialStore } from "../../src/odata/credentials.js";
 import { READER_ROLE, readAsReader } from "../../src/odata/reader-role.js";
+import { createSearchIndex } from "../../src/odata/search-index.js";
 import { type ODataResponse, ODataService } from "../../src/odata/service.js";
 import { ShareStore } from "../../src/odata/shares.js";
 import { type RunningHttpServer, startHttpServer } from "../../src/server/http.js";
@@ -274,6 +276,31 @@ describe("OData semantics", () => {
       expect(response.headers["content-type"], path).toMatch(/^application\/json/);
       expect(JSON.parse(response.body).error.message, path).toEqual(expect.any(String));
       expect(response.body).not.toContain("do-not-leak");
+    }
+  });
+});
+
+describe("$search index", () => {
+  it("--search-index builds a GIN index on exactly the document $search queries, and the planner uses it", async () => {
+    const shares = new ShareStore(db.pool, data);
+    const set = (await shares.model()).entitySets.find((s) => s.name === "pull_requests");
+    if (!set) throw new Error("not shared");
+    const admin = await db.pool.connect();
+    try {
+      const index = await createSearchIndex(admin, set);
+      expect(index).toMatch(/^bb_search_/);
+      const params = new SqlParams();
+      const where = new ExpressionCompiler(set, params).search({
+        kind: "term",
+        value: "Acme",
+        phrase: false,
+      });
+      await admin.query("SET enable_seqscan = off");
+      const plan = await admin.query(`EXPLAIN SELECT id FROM bb.pull_requests WHERE ${where}`, params.values);
+      expect(plan.rows.map((r) => r["QUERY PLAN"]).join("\n")).toContain(index);
+      await admin.query("RESET enable_seqscan");
+    } finally {
+      admin.release();
     }
   });
 });
