@@ -185,4 +185,25 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX schedules_next_run_idx ON bitbridge.schedules (next_run_at);
     `,
   },
+  {
+    id: 5,
+    name: "job alerts",
+    sql: `
+      CREATE TABLE bitbridge.job_alerts (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        job_id bigint NOT NULL REFERENCES bitbridge.jobs (id) ON DELETE CASCADE,
+        kind text NOT NULL CHECK (kind IN ('webhook', 'email')),
+        -- The URL (or SMTP settings and recipients) as one AES-256-GCM sealed JSON object, bound to the
+        -- alert's id: webhook URLs carry tokens and SMTP settings a password.
+        target text NOT NULL,
+        -- What job alert list shows, secrets masked, so listing needs no key.
+        display text NOT NULL,
+        events text[] NOT NULL CHECK (
+          cardinality(events) > 0 AND events <@ ARRAY['failure', 'success', 'zero_rows']::text[]
+        ),
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX job_alerts_job_idx ON bitbridge.job_alerts (job_id);
+    `,
+  },
 ];

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from "commander";
+import { alertCommand } from "../alerts/cli.js";
 import { JobStore } from "../engine/jobs.js";
 import {
   RunHistory,
@@ -20,7 +21,7 @@ const positiveInt = (value: string): number => {
 };
 const collectInt = (value: string, previous: number[]) => [...previous, positiveInt(value)];
 
-/** `bitbridge job create|list|show|remove|add-task|remove-task|run|schedule|history|logs`: replication jobs. */
+/** `bitbridge job create|list|show|remove|add-task|remove-task|run|schedule|history|logs|alert`: replication jobs. */
 export function jobCommand(): Command {
   const command = new Command("job").description(
     "Replication jobs: REPLICATE tasks from a saved Bitbucket or PostgreSQL source into a saved PostgreSQL destination",
@@ -262,6 +263,7 @@ export function jobCommand(): Command {
         process.stdout.write(`${lines.join("\n")}\n`);
       });
     });
+  command.addCommand(alertCommand());
   return command;
 }
 

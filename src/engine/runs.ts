@@ -1,5 +1,6 @@
 import os from "node:os";
 import type pg from "pg";
+import { type AlertDelivery, deliverAlerts } from "../alerts/send.js";
 import { BitbridgeError } from "../app/errors.js";
 import { APP_SCHEMA } from "../app/migrations.js";
 import { redactSecrets } from "../app/secrets.js";
@@ -43,6 +44,8 @@ export interface RunDeps {
   readonly runner?: TaskRunner;
   /** Default: `openClient` (the OAuth token file for OAuth and client connections). */
   readonly openClient?: (props: ConnectionProperties, log: (line: string) => void) => BitbucketClient;
+  /** How a job's alerts are opened and sent (`bitbridge job alert`). */
+  readonly alerts?: AlertDelivery;
 }
 
 export interface RunProgress extends TaskProgress {
@@ -145,6 +148,7 @@ export async function runJob(
   const tasks = selectTasks(loaded, options.tasks);
   const trigger = options.trigger ?? "manual";
 
+  let summary: RunSummary;
   const lock = await deps.pool.connect();
   try {
     const locked = await lock.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1, $2) AS ok", [
@@ -153,7 +157,7 @@ export async function runJob(
     ]);
     if (!locked.rows[0]?.ok) return await skipped(deps.pool, loaded, trigger, options.full === true);
     try {
-      return await execute(
+      summary = await execute(
         deps,
         { jobId: loaded.id, label: `job ${loaded.name}`, trigger, tasks },
         async () => {
@@ -176,6 +180,9 @@ export async function runJob(
   } finally {
     lock.release();
   }
+  // Once the run is recorded and the job unlocked: a slow receiver neither changes the run nor delays the next.
+  await deliverAlerts(deps.pool, loaded, summary, deps.alerts, options.log);
+  return summary;
 }
 
 /**
