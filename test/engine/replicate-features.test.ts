@@ -186,6 +186,16 @@ describe("incremental commits", () => {
   });
 });
 
+describe("delete policy ignore", () => {
+  it("still records complete reads, so a second run skips repositories where nothing was pushed", async () => {
+    const statement = "REPLICATE [Branches] WITH DestinationSchema='ignored', DeletePolicy='ignore'";
+    await replicate(statement);
+    const again = await replicate(statement);
+    expect(again.skippedPartitions).toBeGreaterThan(0);
+    expect(again.rowsRead).toBe(0);
+  });
+});
+
 describe("deletions of cursor-read rows and first loads in windows", () => {
   it("a pull request deleted inside a live repository is found on the reconciliation cadence", async () => {
     const statement = "REPLICATE [PullRequests] WITH DestinationSchema='cadence'";

@@ -200,7 +200,17 @@ export async function markDeleted(
       );
     return { column, value };
   });
-  if (mode === "ignore") return 0;
+  if (mode === "ignore") {
+    // Nothing to mark, but the caller's checkpoint (the partition read completely) still counts.
+    const checkpoint = reconciliation.checkpoint;
+    if (checkpoint)
+      await inTransaction(
+        client,
+        () => ({ operation: "checkpoint", table }),
+        () => checkpoint(client),
+      );
+    return 0;
+  }
   const match = reconciliation.matchColumns
     ? reconciliation.matchColumns.map((name) => {
         const column = table.columns.find((c) => c.source === name);
