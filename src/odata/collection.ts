@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import type pg from "pg";
+import { DELETED_AT_COLUMN, qualifiedName, quoteIdent } from "../destination/postgres/naming.js";
 import type { KeyPredicate, QueryOptions } from "./ast.js";
-import { afterSql, columnSql, ExpressionCompiler, orderBySql, quoteIdent, SqlParams } from "./compile.js";
+import { afterSql, columnSql, ExpressionCompiler, orderBySql, SqlParams } from "./compile.js";
 import { badRequest, ODataError } from "./errors.js";
 import { rowJsonSql } from "./json-row.js";
 import type { EdmProperty, EntitySet } from "./model.js";
@@ -36,7 +37,7 @@ export interface Page {
 function plan(set: EntitySet, options: QueryOptions, params: SqlParams) {
   const compiler = new ExpressionCompiler(set, params);
   const where: string[] = [];
-  if (set.hidesDeleted) where.push(`${quoteIdent("bb_deleted_at")} IS NULL`);
+  if (set.hidesDeleted) where.push(`${quoteIdent(DELETED_AT_COLUMN)} IS NULL`);
   if (options.filter) where.push(compiler.filter(options.filter));
   if (options.search) where.push(compiler.search(options.search));
   const order = compiler.orderBy(options.orderby ?? []);
@@ -52,7 +53,7 @@ export function selectedProperties(set: EntitySet, options: QueryOptions): EdmPr
 }
 
 function from(set: EntitySet): string {
-  return `${quoteIdent(set.schema)}.${quoteIdent(set.table)}`;
+  return qualifiedName(set.schema, set.table);
 }
 
 /** The SQL of one page (and of its count, with `$count=true`): what `readPage` runs. */
@@ -159,7 +160,7 @@ export async function readEntity(
       span: value.span,
     }),
   );
-  if (set.hidesDeleted) conditions.push(`${quoteIdent("bb_deleted_at")} IS NULL`);
+  if (set.hidesDeleted) conditions.push(`${quoteIdent(DELETED_AT_COLUMN)} IS NULL`);
   const selected = selectedProperties(set, options);
   const keyColumns = set.key.map((k) => set.properties.find((p) => p.name === k) as EdmProperty);
   const result = await db.query(

@@ -1,4 +1,5 @@
 import { closest } from "../app/closest.js";
+import { quoteIdent } from "../destination/postgres/naming.js";
 import type { LiteralExpr, ODataExpr, OrderByItem, SearchExpr } from "./ast.js";
 import { badRequest, notImplemented } from "./errors.js";
 import type { EdmProperty, EntitySet } from "./model.js";
@@ -44,10 +45,6 @@ interface Typed {
 type Mode = "loose" | "exact";
 
 const NUMERIC: ReadonlySet<ValueType> = new Set(["integer", "decimal", "double"]);
-
-export function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
 
 const TEXT_TYPES = /^(text|character varying(\(\d+\))?|character(\(\d+\))?|citext|name)$/;
 

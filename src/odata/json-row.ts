@@ -1,4 +1,5 @@
-import { quoteIdent } from "./compile.js";
+import { quoteIdent } from "../destination/postgres/naming.js";
+import { stringConstant } from "../sql/to-postgres.js";
 import type { EdmProperty } from "./model.js";
 
 export interface JsonOptions {
@@ -15,7 +16,7 @@ export function rowJsonSql(properties: readonly EdmProperty[], options: JsonOpti
   if (properties.length === 0) return "'{}'";
   const parts = properties.map(
     (p, i) =>
-      `${jsonStringConstant(`${i === 0 ? "{" : ","}${JSON.stringify(p.name)}:`)} || coalesce(${valueJson(p, options)}, 'null')`,
+      `${stringConstant(`${i === 0 ? "{" : ","}${JSON.stringify(p.name)}:`)} || coalesce(${valueJson(p, options)}, 'null')`,
   );
   return `(${parts.join(" || ")} || '}')`;
 }
@@ -43,9 +44,4 @@ function valueJson(p: EdmProperty, options: JsonOptions): string {
     default:
       return `to_json((${c})::text)::text`;
   }
-}
-
-/** A SQL string constant for text that may hold quotes and backslashes. */
-function jsonStringConstant(text: string): string {
-  return `E'${text.replaceAll("\\", "\\\\").replaceAll("'", "''")}'`;
 }

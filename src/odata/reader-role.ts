@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { qualifiedName, quoteIdent } from "../destination/postgres/naming.js";
 
 /**
  * A role that can read the shared relations and nothing else. The service's sessions take it on
@@ -20,7 +21,7 @@ export async function grantReader(
   schema: string,
   table: string,
 ): Promise<GrantResult> {
-  const role = ident(READER_ROLE);
+  const role = quoteIdent(READER_ROLE);
   try {
     await client.query(
       `DO $$ BEGIN
@@ -33,8 +34,8 @@ export async function grantReader(
       `SELECT pg_has_role(current_user, '${READER_ROLE}', 'MEMBER') AS member`,
     );
     if (!member.rows[0]?.member) await client.query(`GRANT ${role} TO CURRENT_USER`);
-    await client.query(`GRANT USAGE ON SCHEMA ${ident(schema)} TO ${role}`);
-    await client.query(`GRANT SELECT ON ${ident(schema)}.${ident(table)} TO ${role}`);
+    await client.query(`GRANT USAGE ON SCHEMA ${quoteIdent(schema)} TO ${role}`);
+    await client.query(`GRANT SELECT ON ${qualifiedName(schema, table)} TO ${role}`);
     return { granted: true };
   } catch (error) {
     return { granted: false, reason: error instanceof Error ? error.message : String(error) };
@@ -43,7 +44,7 @@ export async function grantReader(
 
 export async function revokeReader(client: pg.ClientBase, schema: string, table: string): Promise<void> {
   await client
-    .query(`REVOKE SELECT ON ${ident(schema)}.${ident(table)} FROM ${ident(READER_ROLE)}`)
+    .query(`REVOKE SELECT ON ${qualifiedName(schema, table)} FROM ${quoteIdent(READER_ROLE)}`)
     .catch(() => undefined);
 }
 
@@ -60,8 +61,4 @@ export function readAsReader(pool: pg.Pool): void {
   pool.on("connect", (client) => {
     client.query(ASSUME_READER_ROLE).catch(() => undefined);
   });
-}
-
-function ident(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type pg from "pg";
+import { qualifiedName, quoteIdent } from "../destination/postgres/naming.js";
 import { searchDocument } from "./compile.js";
 import type { EntitySet } from "./model.js";
 
@@ -16,7 +17,8 @@ export async function createSearchIndex(client: pg.ClientBase, set: EntitySet): 
     .digest("hex")
     .slice(0, 10);
   const name = `bb_search_${digest}`;
-  const table = `"${set.schema.replaceAll('"', '""')}"."${set.table.replaceAll('"', '""')}"`;
-  await client.query(`CREATE INDEX IF NOT EXISTS "${name}" ON ${table} USING gin (${document})`);
+  await client.query(
+    `CREATE INDEX IF NOT EXISTS ${quoteIdent(name)} ON ${qualifiedName(set.schema, set.table)} USING gin (${document})`,
+  );
   return name;
 }
