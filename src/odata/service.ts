@@ -1,7 +1,7 @@
 import type pg from "pg";
 import type { QueryOptions } from "./ast.js";
 import { countRows, keySegment, MAX_PAGE_SIZE, queryError, readEntity, readPage } from "./collection.js";
-import { type Authenticated, Authenticator } from "./credentials.js";
+import { Authenticator } from "./credentials.js";
 import { toCsdlJson } from "./csdl-json.js";
 import { toCsdlXml } from "./csdl-xml.js";
 import { ODataError } from "./errors.js";
@@ -98,15 +98,10 @@ export class ODataService {
       response.headers.allow = "GET, HEAD";
       return response;
     }
-    return this.read(request, user, resource, query);
+    return this.read(request, resource, query);
   }
 
-  private async read(
-    request: ODataRequest,
-    _user: Authenticated,
-    resource: string,
-    query: string,
-  ): Promise<ODataResponse> {
+  private async read(request: ODataRequest, resource: string, query: string): Promise<ODataResponse> {
     const root = this.root(request);
     const model = await this.model();
     if (resource === "$metadata") return this.metadata(model, request, query);
@@ -132,33 +127,27 @@ export class ODataService {
       if (rest !== undefined) throw notFound(`No resource ${rest} under ${set.name}`);
       return this.collection(request, set, options, format, root, query);
     }
+    // A property path reads only that property; the entity itself is read once either way.
+    const [propertyName, value] = rest === undefined ? [] : rest.split("/");
+    const property =
+      rest === undefined
+        ? undefined
+        : set.properties.find((p) => p.name.toLowerCase() === (propertyName ?? "").toLowerCase());
+    if (rest !== undefined && (!property || (value !== undefined && value !== "$value")))
+      throw notFound(`${set.name} has no property ${propertyName}`);
     const entity = await readEntity(
       this.options.data,
       set,
       parseKeyPredicate(keyText),
-      options,
+      property ? { select: [property.name] } : options,
       format.ieee754,
     );
     if (!entity) throw notFound(`${set.name}(${keyText}) does not exist`);
-    const context = `${root}/$metadata#${set.name}/$entity`;
-    if (rest === undefined) {
+    if (!property) {
+      const context = `${root}/$metadata#${set.name}/$entity`;
       return json(format, entityJson(entity.json, format, context, set, entity.keys, root));
     }
-    const [propertyName, value] = rest.split("/");
-    const property = set.properties.find((p) => p.name.toLowerCase() === (propertyName ?? "").toLowerCase());
-    if (!property || (value !== undefined && value !== "$value"))
-      throw notFound(`${set.name} has no property ${propertyName}`);
-    const whole = JSON.parse(
-      (
-        await readEntity(
-          this.options.data,
-          set,
-          parseKeyPredicate(keyText),
-          { select: [property.name] },
-          format.ieee754,
-        )
-      )?.json ?? "{}",
-    ) as Record<string, unknown>;
+    const whole = JSON.parse(entity.json) as Record<string, unknown>;
     const v = whole[property.name] ?? null;
     if (value === "$value") {
       if (v === null) return { status: 204, headers: odataHeaders(), body: "" };

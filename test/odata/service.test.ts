@@ -212,6 +212,15 @@ describe("Salesforce Connect request shapes, checked against SQL", () => {
     expect(entity["@odata.context"]).toBe(
       "https://odata.example.com/odata/v4/$metadata#pull_requests/$entity",
     );
+    const title = await body("pull_requests(repository_uuid='{repo-1}',id=4)/title");
+    expect(title).toEqual({
+      "@odata.context":
+        "https://odata.example.com/odata/v4/$metadata#pull_requests(repository_uuid='%7Brepo-1%7D',id=4)/title",
+      value: "Change 4",
+    });
+    const raw = await get("pull_requests(repository_uuid='{repo-1}',id=4)/title/$value");
+    expect([raw.status, raw.body]).toEqual([200, "Change 4"]);
+    expect((await get("pull_requests(repository_uuid='{repo-1}',id=4)/nope")).status).toBe(404);
     const missing = await get("pull_requests(repository_uuid='{repo-1}',id=999999)");
     expect(missing.status).toBe(404);
     expect(JSON.parse(missing.body).error.code).toBe("NotFound");
