@@ -2,17 +2,18 @@ import { createHmac } from "node:crypto";
 import { Command } from "commander";
 import { loadSecretKey } from "../app/secrets.js";
 import { readAsReader } from "../odata/reader-role.js";
-import { ODATA_ROOT, ODataService } from "../odata/service.js";
-import { ShareStore } from "../odata/shares.js";
-import { startHttpServer } from "../server/http.js";
+import { ODATA_ROOT } from "../odata/service.js";
+import { startAppServer } from "../server/app-server.js";
 import { withAppDatabase } from "./app-database.js";
 import { openPublishedDatabase } from "./published-database.js";
 import { DEFAULT_WORKER, launchWorker } from "./worker-command.js";
 
-/** `bitbridge serve`: the OData service (the REST API and web UI will join it). */
+/** `bitbridge serve`: the web UI, the REST API and the OData service on one port, with a worker. */
 export function serveCommand(): Command {
   return new Command("serve")
-    .description(`Serve the shared tables as OData 4.0 at ${ODATA_ROOT} (HTTP Basic; see bitbridge odata)`)
+    .description(
+      `Serve the web UI (/), the REST API (/api) and the shared tables as OData 4.0 (${ODATA_ROOT})`,
+    )
     .option("--port <n>", "port", (v) => Number(v), 8080)
     .option("--host <address>", "address to listen on (0.0.0.0 for every interface)", "127.0.0.1")
     .option("--database <connection|url>", "the published database (default: connection warehouse)")
@@ -23,25 +24,27 @@ export function serveCommand(): Command {
         await withAppDatabase(async (db, connections) => {
           const published = await openPublishedDatabase(db, connections, opts.database);
           readAsReader(published.pool);
-          const odata = new ODataService({
-            app: db.pool,
-            data: published.pool,
-            shares: new ShareStore(db.pool, published.pool),
-            tokenKey: odataTokenKey(),
-            baseUrl: opts.baseUrl,
-            log: (line) => process.stderr.write(`${line}\n`),
-          });
           const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
           const worker = opts.worker ? await launchWorker(db, connections, DEFAULT_WORKER, log) : undefined;
-          const http = await startHttpServer({ odata, port: opts.port, host: opts.host });
+          const server = await startAppServer({
+            db,
+            connections,
+            published,
+            tokenKey: odataTokenKey(),
+            port: opts.port,
+            host: opts.host,
+            baseUrl: opts.baseUrl,
+            log,
+          });
+          const origin = server.http.origin;
           process.stdout.write(
-            `OData service at ${http.origin}${ODATA_ROOT} (publishing ${published.description})${worker ? ", with a worker for queued and scheduled runs" : ""}; Ctrl-C stops it.\n`,
+            `Web UI at ${origin}/, REST API at ${origin}/api (docs at /api/docs), OData service at ${origin}${ODATA_ROOT} (publishing ${published.description})${worker ? ", with a worker for queued and scheduled runs" : ""}; Ctrl-C stops it.\n`,
           );
           await new Promise<void>((resolve) => {
             process.once("SIGINT", resolve);
             process.once("SIGTERM", resolve);
           });
-          await http.close();
+          await server.close();
           await worker?.drain(DEFAULT_WORKER.drainTimeout * 1000);
           await worker?.close();
           await published.pool.end();

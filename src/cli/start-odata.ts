@@ -2,9 +2,9 @@ import type { AppDatabase } from "../app/database.js";
 import type { ConnectionStore } from "../engine/connection-store.js";
 import { CredentialStore } from "../odata/credentials.js";
 import { readAsReader } from "../odata/reader-role.js";
-import { ODATA_ROOT, ODataService } from "../odata/service.js";
+import { ODATA_ROOT } from "../odata/service.js";
 import { ShareStore } from "../odata/shares.js";
-import { startHttpServer } from "../server/http.js";
+import { startAppServer } from "../server/app-server.js";
 import { openPublishedDatabase } from "./published-database.js";
 import { odataTokenKey } from "./serve-command.js";
 
@@ -52,14 +52,15 @@ export async function publishReplicatedTables(
     await published.pool.end();
     return { close: async () => {} };
   }
-  const odata = new ODataService({
-    app: db.pool,
-    data: published.pool,
-    shares,
+  const server = await startAppServer({
+    db,
+    connections,
+    published,
     tokenKey: odataTokenKey(),
+    port: options.port,
     log: options.log,
   });
-  const http = await startHttpServer({ odata, port: options.port });
+  const http = server.http;
   const url = `${http.origin}${ODATA_ROOT}`;
   process.stdout.write(
     [
@@ -74,7 +75,7 @@ export async function publishReplicatedTables(
   );
   return {
     close: async () => {
-      await http.close();
+      await server.close();
       await published.pool.end();
     },
   };

@@ -1,10 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Api } from "../api/app.js";
 import { ODataError } from "../odata/errors.js";
 import { errorResponse, ODATA_ROOT, type ODataService } from "../odata/service.js";
 
 export interface HttpServerOptions {
   readonly odata: ODataService;
+  /** The REST API and web UI; without it, only OData answers. */
+  readonly api?: Api;
   readonly port: number;
   readonly host?: string;
 }
@@ -16,10 +19,17 @@ export interface RunningHttpServer {
   close(): Promise<void>;
 }
 
-/** The HTTP front: `/odata/v4/...` goes to the OData service; anything else is a JSON 404, never HTML. */
+/**
+ * The HTTP front: `/odata/v4/...` goes straight to the OData service (its hot path stays free of any
+ * framework); everything else to the REST API and web UI, or a JSON 404 when there is none.
+ */
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
   const server = createServer((req, res) => {
-    handle(options, req, res).catch(() => {
+    if (options.api && !isOData(req.url ?? "/")) {
+      options.api.routing(req, res);
+      return;
+    }
+    handleOData(options, req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
       res.end('{"error":{"code":"InternalError","message":"The server failed to answer"}}');
     });
@@ -43,20 +53,23 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   };
 }
 
-async function handle(options: HttpServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+function isOData(url: string): boolean {
+  return url === ODATA_ROOT || url.startsWith(`${ODATA_ROOT}/`) || url.startsWith(`${ODATA_ROOT}?`);
+}
+
+async function handleOData(
+  options: HttpServerOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const url = req.url ?? "/";
   // Request bodies are never read (the service is read-only): drain them.
   req.resume();
-  const response =
-    url === ODATA_ROOT || url.startsWith(`${ODATA_ROOT}/`) || url.startsWith(`${ODATA_ROOT}?`)
-      ? await options.odata.handle({ method: req.method ?? "GET", url, headers: req.headers })
-      : errorResponse(
-          new ODataError(
-            404,
-            "NotFound",
-            `No resource at ${url.split("?")[0]}; OData is under ${ODATA_ROOT}`,
-          ),
-        );
+  const response = isOData(url)
+    ? await options.odata.handle({ method: req.method ?? "GET", url, headers: req.headers })
+    : errorResponse(
+        new ODataError(404, "NotFound", `No resource at ${url.split("?")[0]}; OData is under ${ODATA_ROOT}`),
+      );
   res.writeHead(response.status, {
     ...response.headers,
     "content-length": Buffer.byteLength(response.body),
