@@ -3,10 +3,15 @@
  * the driver in the same run (the ceiling): requests/s and latency percentiles at 50 connections.
  *
  *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:odata
- *   ROWS=1000000 CONNECTIONS=50 SECONDS=10 SHAPES=select,filter ...
+ *   ROWS=1000000 CONNECTIONS=50 SECONDS=10 ROUNDS=3 WARMUP=2 SHAPES=select,filter ...
+ *
+ * Each shape is first warmed up on both sides (connections opened, code compiled, pages cached), then
+ * measured ROUNDS times, alternating which side goes first; the figures are medians of the rounds and the
+ * ratio is the median of the per-round ratios, so a burst of load from elsewhere skews one round, not all.
  *
  * The table (schema odata_bench, shaped like replicated pull requests) is created once and reused while
- * its row count matches ROWS. Without BENCH_DATABASE_URL an embedded PostgreSQL is started.
+ * its row count matches ROWS; it is shared with the `$search` index and contains indexes on title and
+ * author_display_name, as `bitbridge odata share --search-index --contains-index ...` would. Without BENCH_DATABASE_URL an embedded PostgreSQL is started.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -17,6 +22,7 @@ import { migrate } from "../src/app/database.js";
 import { MAX_PAGE_SIZE, pageQuery } from "../src/odata/collection.js";
 import { CredentialStore } from "../src/odata/credentials.js";
 import { parseQueryOptions } from "../src/odata/parser/index.js";
+import { createContainsIndexes, createSearchIndex } from "../src/odata/search-index.js";
 import { ShareStore } from "../src/odata/shares.js";
 import { SkipTokens } from "../src/odata/skiptoken.js";
 import { benchDatabase } from "./database.js";
@@ -24,6 +30,8 @@ import { benchDatabase } from "./database.js";
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
 const SECONDS = Number(process.env.SECONDS ?? 10);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const WARMUP = Number(process.env.WARMUP ?? 2);
 const SET = "pull_requests";
 
 async function prepare(pool: pg.Pool): Promise<void> {
@@ -64,35 +72,42 @@ interface Figures {
   readonly errors: number;
 }
 
-async function viaOData(origin: string, auth: string, path: string): Promise<Figures> {
+async function viaOData(origin: string, auth: string, path: string, seconds = SECONDS): Promise<Figures> {
   const result = await autocannon({
     url: `${origin}/odata/v4/${path}`,
     connections: CONNECTIONS,
-    duration: SECONDS,
+    duration: seconds,
     timeout: 30,
     headers: { authorization: auth },
   });
   return {
-    rps: result.requests.total / SECONDS,
+    rps: result.requests.total / seconds,
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.non2xx + result.errors,
   };
 }
 
-/** The service's own SQL for `path`, run by `CONNECTIONS` loops over a pool as large as the service's. */
-async function direct(url: string, statements: { text: string; values: unknown[] }[]): Promise<Figures> {
-  // The service's own session settings, statement timeout included, so slow shapes fail alike on both sides.
-  const pool = new pg.Pool({
+/** A pool as large as the service's, with its session settings (statement timeout included, so slow shapes fail alike on both sides). */
+function directPool(url: string): pg.Pool {
+  return new pg.Pool({
     connectionString: url,
     max: 20,
     options: "-c statement_timeout=30000 -c TimeZone=UTC",
   });
+}
+
+/** The service's own SQL for `path`, run by `CONNECTIONS` loops over `pool`. */
+async function direct(
+  pool: pg.Pool,
+  statements: { text: string; values: unknown[] }[],
+  seconds = SECONDS,
+): Promise<Figures> {
   const latencies: number[] = [];
   const perSecond = new Map<number, number>();
   let errors = 0;
   const start = performance.now();
-  const until = start + SECONDS * 1000;
+  const until = start + seconds * 1000;
   await Promise.all(
     Array.from({ length: CONNECTIONS }, async () => {
       while (performance.now() < until) {
@@ -109,11 +124,25 @@ async function direct(url: string, statements: { text: string; values: unknown[]
       }
     }),
   );
-  await pool.end();
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  const completed = [...perSecond.entries()].filter(([s]) => s < SECONDS).reduce((n, [, c]) => n + c, 0);
-  return { rps: completed / SECONDS, p50: at(0.5), p99: at(0.99), errors };
+  const completed = [...perSecond.entries()].filter(([s]) => s < seconds).reduce((n, [, c]) => n + c, 0);
+  return { rps: completed / seconds, p50: at(0.5), p99: at(0.99), errors };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+function medianFigures(rounds: readonly Figures[]): Figures {
+  return {
+    rps: median(rounds.map((r) => r.rps)),
+    p50: median(rounds.map((r) => r.p50)),
+    p99: median(rounds.map((r) => r.p99)),
+    errors: rounds.reduce((n, r) => n + r.errors, 0),
+  };
 }
 
 async function main() {
@@ -128,6 +157,16 @@ async function main() {
   const model = await shares.model();
   const set = model.entitySets.find((s) => s.name === SET);
   if (!set) throw new Error("the bench table is not shared");
+  // What `bitbridge odata share --search-index --contains-index title,author_display_name` sets up.
+  const admin = await pool.connect();
+  try {
+    process.stderr.write("ensuring the $search and contains indexes...\n");
+    await createSearchIndex(admin, set);
+    await createContainsIndexes(admin, set, ["title", "author_display_name"]);
+    await admin.query("ANALYZE odata_bench.pull_requests");
+  } finally {
+    admin.release();
+  }
   const user = `bench${randomBytes(3).toString("hex")}`;
   const issued = await new CredentialStore(pool).create(user, 100_000_000);
   const auth = `Basic ${Buffer.from(`${issued.username}:${issued.password}`).toString("base64")}`;
@@ -175,7 +214,7 @@ async function main() {
   ];
   const wanted = process.env.SHAPES?.split(",");
   console.log(
-    `${ROWS.toLocaleString("en-US")} rows, ${CONNECTIONS} connections, ${SECONDS} s per measurement; requests/s = completed requests / duration; latencies over every request`,
+    `${ROWS.toLocaleString("en-US")} rows, ${CONNECTIONS} connections, ${SECONDS} s per measurement after ${WARMUP} s of warm-up, medians of ${ROUNDS} rounds; requests/s = completed requests / duration; latencies over every request`,
   );
   console.log("shape               OData req/s  p50 ms  p99 ms | direct req/s  p50 ms  p99 ms | ratio");
   for (const [name, query] of shapes) {
@@ -196,11 +235,27 @@ async function main() {
       statements.push(built.page);
       if (built.count) statements.push(built.count);
     }
-    const served = await viaOData(origin, auth, path);
-    const raw = await direct(db.url, statements);
+    const driver = directPool(db.url);
+    await viaOData(origin, auth, path, WARMUP);
+    await direct(driver, statements, WARMUP);
+    const servedRounds: Figures[] = [];
+    const rawRounds: Figures[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      if (round % 2 === 0) {
+        servedRounds.push(await viaOData(origin, auth, path));
+        rawRounds.push(await direct(driver, statements));
+      } else {
+        rawRounds.push(await direct(driver, statements));
+        servedRounds.push(await viaOData(origin, auth, path));
+      }
+    }
+    await driver.end();
+    const served = medianFigures(servedRounds);
+    const raw = medianFigures(rawRounds);
+    const ratio = median(servedRounds.map((r, i) => r.rps / Math.max(rawRounds[i]?.rps ?? 0, 1e-9)));
     const f = (n: number) => n.toFixed(1).padStart(7);
     console.log(
-      `${name.padEnd(18)} ${f(served.rps)}  ${f(served.p50)} ${f(served.p99)} |     ${f(raw.rps)} ${f(raw.p50)} ${f(raw.p99)} | ${raw.rps > 0 ? (served.rps / raw.rps).toFixed(2) : "—"}${served.errors + raw.errors > 0 ? `  (errors: ${served.errors} OData, ${raw.errors} direct)` : ""}`,
+      `${name.padEnd(18)} ${f(served.rps)}  ${f(served.p50)} ${f(served.p99)} |     ${f(raw.rps)} ${f(raw.p50)} ${f(raw.p99)} | ${ratio.toFixed(2)}${served.errors + raw.errors > 0 ? `  (errors: ${served.errors} OData, ${raw.errors} direct)` : ""}`,
     );
   }
   child.kill("SIGTERM");

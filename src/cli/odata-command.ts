@@ -3,7 +3,7 @@ import type pg from "pg";
 import { BitbridgeError } from "../app/errors.js";
 import { CredentialStore } from "../odata/credentials.js";
 import { READER_ROLE } from "../odata/reader-role.js";
-import { createSearchIndex } from "../odata/search-index.js";
+import { createContainsIndexes, createSearchIndex } from "../odata/search-index.js";
 import { ShareStore } from "../odata/shares.js";
 import { withAppDatabase } from "./app-database.js";
 import { formatRows } from "./output.js";
@@ -81,9 +81,16 @@ export function odataCommand(): Command {
     .argument("<relations...>", "schema.table, e.g. bitbucket.pull_requests")
     .option("--name <EntitySet>", "entity set name (one relation only; default from the table name)")
     .option("--search-index", "also create a GIN index for $search (needs CREATE rights on the table)")
+    .option(
+      "--contains-index <properties>",
+      "also create trigram indexes for contains/startswith/endswith on these string properties (comma-separated; needs pg_trgm)",
+    )
     .option(database, databaseHelp)
     .action(
-      async (relations: string[], opts: { name?: string; searchIndex?: boolean; database?: string }) => {
+      async (
+        relations: string[],
+        opts: { name?: string; searchIndex?: boolean; containsIndex?: string; database?: string },
+      ) => {
         if (opts.name && relations.length > 1)
           throw new BitbridgeError("ODATA_NAME_ONE", "--name applies to one relation at a time.");
         await withShares(opts.database, async (shares, writable) => {
@@ -99,11 +106,20 @@ export function odataCommand(): Command {
                 process.stdout.write(
                   `  The read-only role ${READER_ROLE} could not be given access (${set.readerRole.reason}); the service reads it with read-only sessions.\n`,
                 );
-              if (!opts.searchIndex) continue;
-              const index = await createSearchIndex(client, set);
-              process.stdout.write(
-                index ? `  $search index ${index} ready.\n` : "  No text properties: no $search index.\n",
-              );
+              if (opts.searchIndex) {
+                const index = await createSearchIndex(client, set);
+                process.stdout.write(
+                  index ? `  $search index ${index} ready.\n` : "  No text properties: no $search index.\n",
+                );
+              }
+              if (opts.containsIndex) {
+                const properties = opts.containsIndex
+                  .split(",")
+                  .map((p) => p.trim())
+                  .filter(Boolean);
+                const indexes = await createContainsIndexes(client, set, properties);
+                process.stdout.write(`  contains indexes ready: ${indexes.join(", ")}.\n`);
+              }
             } finally {
               client.release();
             }

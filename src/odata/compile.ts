@@ -407,7 +407,38 @@ export class ExpressionCompiler {
         `${this.option}: ${expr.name} takes ${fn.optional ? `${fn.args.length - fn.optional} to ${fn.args.length}` : fn.args.length} argument(s), not ${expr.args.length}`,
         this.option,
       );
-    const args = expr.args.map((a) => this.value(a));
+    const pattern = LIKE_PATTERNS[expr.name];
+    const needle = expr.args[1];
+    if (
+      pattern &&
+      needle?.kind === "literal" &&
+      typeof needle.value === "string" &&
+      needle.type === "string"
+    ) {
+      const haystack = this.typedArgs(expr, fn, expr.args.slice(0, 1))[0] as Typed;
+      const like = this.params.add(pattern(escapeLike(needle.value)), "text");
+      return {
+        sql: `(${haystack.sql} LIKE ${like})`,
+        type: "boolean",
+        nullable: haystack.nullable || !!haystack.isNull,
+      };
+    }
+    const args = this.typedArgs(expr, fn, expr.args);
+    const result = fn.sql(args);
+    return {
+      sql: result.sql,
+      type: result.type,
+      nullable: fn.nullable === false ? false : args.some((a) => a.nullable || a.isNull),
+    };
+  }
+
+  /** The arguments compiled and checked against the function's signature. */
+  private typedArgs(
+    expr: Extract<ODataExpr, { kind: "call" }>,
+    fn: FunctionSpec,
+    given: readonly ODataExpr[],
+  ): Typed[] {
+    const args = given.map((a) => this.value(a));
     args.forEach((arg, i) => {
       const wanted = fn.args[i] as readonly ValueType[];
       if (!arg.isNull && !wanted.includes(arg.type))
@@ -417,12 +448,7 @@ export class ExpressionCompiler {
           this.option,
         );
     });
-    const result = fn.sql(args);
-    return {
-      sql: result.sql,
-      type: result.type,
-      nullable: fn.nullable === false ? false : args.some((a) => a.nullable || a.isNull),
-    };
+    return args;
   }
 }
 
@@ -510,6 +536,19 @@ const sameNumber = (name: string) => (args: readonly Typed[]) => ({
   sql: `${name}(${(args[0] as Typed).sql})`,
   type: (args[0] as Typed).type,
 });
+
+/**
+ * `contains`, `startswith` and `endswith` of a literal become LIKE patterns: same answers as strpos and
+ * friends, but a trigram index (`bitbridge odata share --contains-index`) can serve them.
+ */
+const LIKE_PATTERNS: Readonly<Record<string, (needle: string) => string>> = {
+  contains: (needle) => `%${needle}%`,
+  startswith: (needle) => `${needle}%`,
+  endswith: (needle) => `%${needle}`,
+};
+
+/** LIKE's default escape character is the backslash. */
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /** The OData functions the service implements, as PostgreSQL. Case-sensitive, as OData's are. */
 const FUNCTIONS: Record<string, FunctionSpec> = {

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import type pg from "pg";
+import { BitbridgeError } from "../app/errors.js";
 import { qualifiedName, quoteIdent } from "../destination/postgres/naming.js";
-import { searchDocument } from "./compile.js";
+import { columnSql, searchDocument } from "./compile.js";
 import type { EntitySet } from "./model.js";
 
 /**
@@ -21,4 +22,51 @@ export async function createSearchIndex(client: pg.ClientBase, set: EntitySet): 
     `CREATE INDEX IF NOT EXISTS ${quoteIdent(name)} ON ${qualifiedName(set.schema, set.table)} USING gin (${document})`,
   );
   return name;
+}
+
+/**
+ * A trigram GIN index per named string property, so `contains`, `startswith` and `endswith` (compiled to
+ * LIKE) read an index instead of scanning the table. pg_trgm is a trusted extension: the database's owner
+ * can create it. Returns the index names, in the order of `properties`.
+ */
+export async function createContainsIndexes(
+  client: pg.ClientBase,
+  set: EntitySet,
+  properties: readonly string[],
+): Promise<string[]> {
+  const chosen = properties.map((name) => {
+    const property = set.properties.find((p) => p.name.toLowerCase() === name.toLowerCase());
+    if (property?.type !== "Edm.String")
+      throw new BitbridgeError(
+        "ODATA_CONTAINS_INDEX_PROPERTY",
+        `${set.name} has no string property ${name}; string properties: ${set.properties
+          .filter((p) => p.type === "Edm.String")
+          .map((p) => p.name)
+          .join(", ")}`,
+      );
+    return property;
+  });
+  try {
+    await client.query("CREATE EXTENSION IF NOT EXISTS pg_trgm");
+  } catch (error) {
+    throw new BitbridgeError(
+      "ODATA_TRGM_UNAVAILABLE",
+      `The contains index needs PostgreSQL's pg_trgm extension, which could not be created: ${(error as Error).message}. ` +
+        "Ask the database owner to run CREATE EXTENSION pg_trgm.",
+    );
+  }
+  const names: string[] = [];
+  for (const property of chosen) {
+    const expression = columnSql(property);
+    const digest = createHash("sha1")
+      .update(`${set.schema}.${set.table}:${expression}`)
+      .digest("hex")
+      .slice(0, 10);
+    const name = `bb_trgm_${digest}`;
+    await client.query(
+      `CREATE INDEX IF NOT EXISTS ${quoteIdent(name)} ON ${qualifiedName(set.schema, set.table)} USING gin ((${expression}) gin_trgm_ops)`,
+    );
+    names.push(name);
+  }
+  return names;
 }

@@ -3,8 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrate } from "../../src/app/database.js";
 import { ExpressionCompiler, SqlParams } from "../../src/odata/compile.js";
 import { CredentialStore } from "../../src/odata/credentials.js";
+import { parseFilter } from "../../src/odata/parser/expression.js";
 import { READER_ROLE, readAsReader } from "../../src/odata/reader-role.js";
-import { createSearchIndex } from "../../src/odata/search-index.js";
+import { createContainsIndexes, createSearchIndex } from "../../src/odata/search-index.js";
 import { type ODataResponse, ODataService } from "../../src/odata/service.js";
 import { ShareStore } from "../../src/odata/shares.js";
 import { type RunningHttpServer, startHttpServer } from "../../src/server/http.js";
@@ -307,6 +308,65 @@ describe("$search index", () => {
       await admin.query("SET enable_seqscan = off");
       const plan = await admin.query(`EXPLAIN SELECT id FROM bb.pull_requests WHERE ${where}`, params.values);
       expect(plan.rows.map((r) => r["QUERY PLAN"]).join("\n")).toContain(index);
+      await admin.query("RESET enable_seqscan");
+    } finally {
+      admin.release();
+    }
+  });
+});
+
+describe("contains, startswith and endswith", () => {
+  it("match the needle literally: LIKE's wildcards and escape character in it are plain text", async () => {
+    const cases: [string, string, unknown[]][] = [
+      ["contains(title,'100%')", "strpos(title, $1) > 0", ["100%"]],
+      ["contains(title,'% d')", "strpos(title, $1) > 0", ["% d"]],
+      ["contains(title,'_')", "strpos(title, $1) > 0", ["_"]],
+      ["contains(title,'\\')", "strpos(title, $1) > 0", ["\\"]],
+      ["contains(title,'') and id lt 5", "id < 5", []],
+      ["startswith(title,'It''s 100%')", "starts_with(title, $1)", ["It's 100%"]],
+      ["endswith(title,'% done 22')", "right(title, 9) = $1", ["% done 22"]],
+      ["not contains(title,'Acme') and id lt 1500", "strpos(title, 'Acme') = 0 AND id < 1500", []],
+      ["contains(state,'PEN') eq true and id lt 1500", "strpos(state, 'PEN') > 0 AND id < 1500", []],
+    ];
+    for (const [filter, where, values] of cases) {
+      const result = await body(`pull_requests?$select=id&$filter=${encodeURIComponent(filter)}&$top=2000`);
+      const expected = await sql(
+        `SELECT id FROM bb.pull_requests WHERE ${LIVE} AND ${where} ORDER BY repository_uuid, id`,
+        values,
+      );
+      expect(result.value, filter).toEqual(expected);
+    }
+    // Unescaped, '_' and '%' would have matched every row.
+    expect((await body("pull_requests?$count=true&$top=0&$filter=contains(title,'_')"))["@odata.count"]).toBe(
+      0,
+    );
+  });
+
+  it("--contains-index builds trigram indexes the planner uses for them", async () => {
+    const shares = new ShareStore(db.pool, data);
+    const set = (await shares.model()).entitySets.find((s) => s.name === "pull_requests");
+    if (!set) throw new Error("not shared");
+    const admin = await db.pool.connect();
+    try {
+      const [index] = await createContainsIndexes(admin, set, ["title"]);
+      expect(index).toMatch(/^bb_trgm_/);
+      await expect(createContainsIndexes(admin, set, ["comment_count"])).rejects.toThrow(
+        /no string property comment_count/,
+      );
+      await admin.query("SET enable_seqscan = off");
+      for (const filter of [
+        "contains(title,'Acme') eq true",
+        "startswith(title,'Fix')",
+        "endswith(title,'done 22')",
+      ]) {
+        const params = new SqlParams();
+        const where = new ExpressionCompiler(set, params).filter(parseFilter(filter));
+        const plan = await admin.query(
+          `EXPLAIN SELECT id FROM bb.pull_requests WHERE ${where}`,
+          params.values,
+        );
+        expect(plan.rows.map((r) => r["QUERY PLAN"]).join("\n"), filter).toContain(index);
+      }
       await admin.query("RESET enable_seqscan");
     } finally {
       admin.release();
