@@ -1,3 +1,4 @@
+import { CLASSIC_READ_SCOPES } from "./auth/scopes.js";
 import type { Json } from "./data/entity.js";
 import { errors } from "./http/errors.js";
 import type { FaultConfig } from "./http/faults.js";
@@ -17,6 +18,22 @@ export function handleAdmin(sim: Simulator, req: SimRequest): SimResponse {
   const [head, ws, repoSlug, kind, id, sub, subId] = parts;
 
   if (head === "credentials" && m === "GET") return jsonResponse(200, sim.auth.credentials());
+  if (head === "consumers" && m === "POST") {
+    // An OAuth consumer whose callback is an app's own address (e.g. bitbridge's /api/oauth/callback).
+    const { callbackUrl, name, scopes } = body;
+    if (typeof callbackUrl !== "string" || !/^https?:\/\//.test(callbackUrl))
+      throw errors.badRequest("callbackUrl must be an http(s) URL");
+    if (scopes !== undefined && !(Array.isArray(scopes) && scopes.every((s) => typeof s === "string")))
+      throw errors.badRequest("scopes must be an array of scope names");
+    return jsonResponse(
+      201,
+      sim.auth.createConsumer({
+        callbackUrl,
+        scopes: (scopes as string[] | undefined) ?? CLASSIC_READ_SCOPES,
+        ...(typeof name === "string" && { name }),
+      }),
+    );
+  }
   if (head === "stats" && m === "GET") return jsonResponse(200, sim.stats.snapshot());
   if (head === "stats" && m === "DELETE") return done(sim.stats.reset());
   if (head === "reset" && m === "POST") return done(sim.reset());

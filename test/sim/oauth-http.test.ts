@@ -173,6 +173,29 @@ describe("OAuth authorization code", () => {
   });
 });
 
+describe("OAuth consumers created through /_sim", () => {
+  it("redirect to their own callback URL and work like the seeded ones", async () => {
+    const callbackUrl = "http://127.0.0.1:9/api/oauth/callback";
+    const created = await control(sim, "POST", "/consumers", { callbackUrl, name: "an app" });
+    expect(created).toMatchObject({ callbackUrl, name: "an app" });
+    const listed = (await control(sim, "GET", "/credentials")) as { oauth: { consumers: Json[] } };
+    const c = listed.oauth.consumers.find((x) => x.name === "an app") as
+      | ReturnType<typeof consumer>
+      | undefined;
+    if (!c) throw new Error("the new consumer is not listed");
+    expect(c.clientId).toBe(created.clientId);
+    const tokens = await authorizationCode(c, "s1");
+    expect((await call(sim, "/2.0/user", { auth: bearer(tokens.access_token) })).status).toBe(200);
+    const bad = await call(sim, "/_sim/consumers", {
+      method: "POST",
+      auth: null,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ callbackUrl: "javascript:alert(1)" }),
+    });
+    expect(bad.status).toBe(400);
+  });
+});
+
 describe("OAuth access tokens on the API", () => {
   it("client_credentials tokens work until the clock passes their expiry", async () => {
     const issued = await token(full().tokenEndpointAuthorization, { grant_type: "client_credentials" });
