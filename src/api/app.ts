@@ -66,10 +66,15 @@ export async function buildApi(ctx: ApiContext, options: ApiOptions): Promise<Ap
     },
   });
   await api.register(swaggerUi, { routePrefix: `${API_ROOT}/docs` });
-  api.get(`${API_ROOT}/openapi.json`, { schema: { hide: true } }, async () => api.swagger());
+  api.get(`${API_ROOT}/openapi.json`, { config: { public: true }, schema: { hide: true } }, async () =>
+    api.swagger(),
+  );
   api.get(
     `${API_ROOT}/health`,
-    { schema: { summary: "Liveness and application database reachability", tags: ["system"] } },
+    {
+      config: { public: true },
+      schema: { summary: "Liveness and application database reachability", tags: ["system"], security: [] },
+    },
     async () => {
       await ctx.db.pool.query("SELECT 1");
       return { ok: true };
@@ -79,15 +84,18 @@ export async function buildApi(ctx: ApiContext, options: ApiOptions): Promise<Ap
 
   const webRoot =
     options.webRoot && existsSync(path.join(options.webRoot, "index.html")) ? options.webRoot : undefined;
-  if (webRoot) await api.register(fastifyStatic, { root: webRoot, wildcard: false, index: "index.html" });
+  // Files are looked up per request (wildcard), so a rebuilt UI's new asset names need no restart.
+  if (webRoot) await api.register(fastifyStatic, { root: webRoot, wildcard: true, index: "index.html" });
   api.setNotFoundHandler((request, reply) => {
     const pathname = request.url.split("?")[0] ?? "/";
-    // Client-side routes of the single-page UI load its index; unknown API paths stay JSON 404s.
+    // Client-side routes of the single-page UI load its index; unknown API paths and missing files
+    // (a path ending in an extension) stay JSON 404s.
     if (
       webRoot &&
       request.method === "GET" &&
       !pathname.startsWith(`${API_ROOT}/`) &&
-      pathname !== API_ROOT
+      pathname !== API_ROOT &&
+      !/\.[A-Za-z0-9]+$/.test(pathname)
     ) {
       return reply.type("text/html; charset=utf-8").sendFile("index.html");
     }

@@ -11,6 +11,13 @@ export interface ApiContext {
   readonly connections: ConnectionStore;
   /** The database whose tables OData publishes (read-only pool) and how to name it to the user. */
   readonly published: { readonly pool: pg.Pool; readonly description: string };
+  /**
+   * A one-connection pool to the published database that may write and grant (sharing gives the reader
+   * role SELECT); the caller ends it.
+   */
+  openPublishedAdmin(): Promise<pg.Pool>;
+  /** Public URL of the OData root, when configured (else it follows the request's host). */
+  readonly odataUrl?: string;
   readonly shares: ShareStore;
   readonly odata: ODataService;
   /** Where runs are enqueued; opened lazily because pg-boss is slow to start. */

@@ -206,4 +206,85 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX job_alerts_job_idx ON bitbridge.job_alerts (job_id);
     `,
   },
+  {
+    id: 6,
+    name: "web users, sessions, API tokens and OAuth states",
+    sql: `
+      CREATE TABLE bitbridge.api_users (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        username text NOT NULL UNIQUE CHECK (username ~ '^[A-Za-z][A-Za-z0-9_.-]{0,62}$'),
+        -- scrypt only; the password itself is never stored.
+        password_hash text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        password_changed_at timestamptz NOT NULL DEFAULT now()
+      );
+
+      -- The cookie carries the session id; only its SHA-256 is kept, so a copy of this table logs no one in.
+      CREATE TABLE bitbridge.api_sessions (
+        id_hash text PRIMARY KEY,
+        user_id bigint NOT NULL REFERENCES bitbridge.api_users (id) ON DELETE CASCADE,
+        -- Sent back in X-CSRF-Token on changes; useless without the cookie.
+        csrf_token text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        last_seen_at timestamptz NOT NULL DEFAULT now(),
+        expires_at timestamptz NOT NULL
+      );
+      CREATE INDEX api_sessions_user_idx ON bitbridge.api_sessions (user_id);
+      CREATE INDEX api_sessions_expires_idx ON bitbridge.api_sessions (expires_at);
+
+      CREATE TABLE bitbridge.api_tokens (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        user_id bigint NOT NULL REFERENCES bitbridge.api_users (id) ON DELETE CASCADE,
+        name text NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+        -- SHA-256 of a 256-bit random token: enough on its own, no salt or slow hash needed.
+        token_hash text NOT NULL UNIQUE,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        last_used_at timestamptz
+      );
+
+      -- OAuth authorizations started from the web UI: the state sent to Bitbucket (hashed) and the
+      -- connection it is for, until the browser comes back or it expires.
+      -- When each OData user last made a request (noted at most once a minute), for the web UI's list.
+      ALTER TABLE bitbridge.odata_credentials ADD COLUMN last_used_at timestamptz;
+
+      CREATE TABLE bitbridge.oauth_states (
+        state_hash text PRIMARY KEY,
+        connection_id bigint NOT NULL REFERENCES bitbridge.connections (id) ON DELETE CASCADE,
+        expires_at timestamptz NOT NULL
+      );
+    `,
+  },
+  {
+    id: 7,
+    name: "run control and shared request budgets",
+    sql: `
+      -- A run is recorded when it is queued (QUEUED), so it can be cancelled before it starts and a worker
+      -- killed right after taking it from the queue cannot lose it: queue_id is its pg-boss job.
+      ALTER TABLE bitbridge.runs DROP CONSTRAINT runs_status_check;
+      ALTER TABLE bitbridge.runs ADD CONSTRAINT runs_status_check
+        CHECK (status IN ('QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'SKIPPED', 'CANCELLED'));
+      ALTER TABLE bitbridge.runs ADD COLUMN queued_at timestamptz,
+                                 ADD COLUMN queue_id text,
+                                 ADD COLUMN task_positions integer[],
+                                 ADD COLUMN cancel_requested_at timestamptz;
+      CREATE INDEX runs_queued_idx ON bitbridge.runs (status) WHERE status = 'QUEUED';
+      ALTER TABLE bitbridge.jobs ADD COLUMN timeout_seconds integer CHECK (timeout_seconds > 0);
+
+      -- Blocks of requests reserved from a credential's hourly budget by one process. A block counts
+      -- size requests until its holder closes it (then used); it counts in the rolling window until an
+      -- hour after held_until, the last moment its holder may send. credential is a SHA-256 of the
+      -- credential's identity, never the secret.
+      CREATE TABLE bitbridge.request_budget_blocks (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        credential text NOT NULL,
+        size integer NOT NULL CHECK (size > 0),
+        used integer CHECK (used >= 0 AND used <= size),
+        taken_at timestamptz NOT NULL DEFAULT now(),
+        held_until timestamptz NOT NULL,
+        holder text NOT NULL
+      );
+      CREATE INDEX request_budget_blocks_credential_idx
+        ON bitbridge.request_budget_blocks (credential, held_until);
+    `,
+  },
 ];

@@ -10,7 +10,7 @@ import { BitbridgeError } from "../app/errors.js";
 import { redactSecrets } from "../app/secrets.js";
 import { type AuthOptions, type CredentialProvider, createCredentialProvider } from "./auth.js";
 import {
-  type BudgetRegistry,
+  type BudgetProvider,
   type Limiter,
   limit,
   type RequestBudget,
@@ -40,7 +40,7 @@ export interface ClientOptions extends AuthOptions {
   /** The request budget; default: `budgets` when given, else a rolling window of `RequestsPerHour` of its own. */
   readonly budget?: RequestBudget;
   /** Share budgets between clients by credential (`CredentialProvider.budgetKey`). */
-  readonly budgets?: BudgetRegistry;
+  readonly budgets?: BudgetProvider;
   /** Attempts per request, the first included. Default 5. */
   readonly maxAttempts?: number;
   /** Longest `Retry-After` honoured; longer ones fail the request. Default one hour. */
@@ -350,9 +350,14 @@ export function createClient(props: ConnectionProperties, options: ClientOptions
  * The client a command or a run uses: OAuth and client-credentials connections keep their (rotating)
  * tokens in the encrypted token file of the connection, so a new process need not authorize again.
  */
-export function openClient(props: ConnectionProperties, log?: (line: string) => void): HttpBitbucketClient {
+export function openClient(
+  props: ConnectionProperties,
+  log?: (line: string) => void,
+  options: Pick<ClientOptions, "budgets"> = {},
+): HttpBitbucketClient {
   const oauth = props.authScheme === "OAuth" || props.authScheme === "client";
   return createClient(props, {
+    ...options,
     ...(oauth && { tokenStore: new FileTokenStore({ connection: connectionKey(props) }) }),
     ...(log && { log }),
   });

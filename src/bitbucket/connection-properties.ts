@@ -50,11 +50,22 @@ interface PropertySpec {
   readonly key: Key;
   readonly secret?: boolean;
   readonly description: string;
+  /** Needed whatever the AuthScheme (the others depend on it). */
+  readonly required?: boolean;
+  /** What an absent value means, for forms. */
+  readonly default?: string;
+  readonly choices?: readonly string[];
 }
 
 /** Every property, in display order. */
 export const CONNECTION_PROPERTIES: readonly PropertySpec[] = [
-  { name: "AuthScheme", key: "authScheme", description: "OAuth, client, APIToken or AccessToken" },
+  {
+    name: "AuthScheme",
+    key: "authScheme",
+    required: true,
+    choices: AUTH_SCHEMES,
+    description: "OAuth, client, APIToken or AccessToken",
+  },
   { name: "OAuthClientId", key: "oauthClientId", description: "OAuth consumer key (OAuth, client)" },
   {
     name: "OAuthClientSecret",
@@ -62,7 +73,12 @@ export const CONNECTION_PROPERTIES: readonly PropertySpec[] = [
     secret: true,
     description: "OAuth consumer secret (OAuth, client)",
   },
-  { name: "CallbackURL", key: "callbackUrl", description: "OAuth consumer callback URL (OAuth)" },
+  {
+    name: "CallbackURL",
+    key: "callbackUrl",
+    default: DEFAULTS.callbackUrl,
+    description: "OAuth consumer callback URL (OAuth)",
+  },
   { name: "Workspace", key: "workspace", description: "workspace slug or {uuid}" },
   { name: "Schema", key: "schema", description: "Information, or a repository slug" },
   { name: "User", key: "user", description: "Atlassian account email (APIToken)" },
@@ -73,11 +89,26 @@ export const CONNECTION_PROPERTIES: readonly PropertySpec[] = [
     secret: true,
     description: "workspace, project or repository access token (AccessToken)",
   },
-  { name: "Url", key: "url", description: "REST API base URL" },
-  { name: "AuthUrl", key: "authUrl", description: "OAuth server URL" },
-  { name: "RequestsPerHour", key: "requestsPerHour", description: "request budget per credential" },
-  { name: "MaxConcurrency", key: "maxConcurrency", description: "parallel requests" },
-  { name: "Timeout", key: "timeoutSeconds", description: "seconds per request, 0 = none" },
+  { name: "Url", key: "url", default: DEFAULTS.url, description: "REST API base URL" },
+  { name: "AuthUrl", key: "authUrl", default: DEFAULTS.authUrl, description: "OAuth server URL" },
+  {
+    name: "RequestsPerHour",
+    key: "requestsPerHour",
+    default: String(DEFAULTS.requestsPerHour),
+    description: "request budget per credential",
+  },
+  {
+    name: "MaxConcurrency",
+    key: "maxConcurrency",
+    default: String(DEFAULTS.maxConcurrency),
+    description: "parallel requests",
+  },
+  {
+    name: "Timeout",
+    key: "timeoutSeconds",
+    default: String(DEFAULTS.timeoutSeconds),
+    description: "seconds per request, 0 = none",
+  },
 ];
 
 const BY_LOWER = new Map(CONNECTION_PROPERTIES.map((p) => [p.name.toLowerCase(), p]));

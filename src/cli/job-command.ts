@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { alertCommand } from "../alerts/cli.js";
 import { JobStore } from "../engine/jobs.js";
 import {
+  formatDuration,
   RunHistory,
   type RunProgress,
   type RunSummary,
@@ -20,6 +21,19 @@ const positiveInt = (value: string): number => {
   return n;
 };
 const collectInt = (value: string, previous: number[]) => [...previous, positiveInt(value)];
+/** 90s, 45m, 2h, 1h30m, or a number of seconds; "off" is 0 (commander stores a parsed null as ""). */
+const timeoutValue = (value: string): number => {
+  const text = value.trim().toLowerCase();
+  if (text === "off" || text === "none") return 0;
+  const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$/.exec(text);
+  const seconds = match
+    ? Number(match[1] ?? 0) * 3600 + Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0)
+    : Number.NaN;
+  if (!match || text === "" || !(seconds >= 1) || seconds > 2_000_000_000) {
+    throw new InvalidArgumentError("expected a duration such as 90s, 45m, 2h or 1h30m, or off");
+  }
+  return seconds;
+};
 
 /** `bitbridge job create|list|show|remove|add-task|remove-task|run|schedule|history|logs|alert`: replication jobs. */
 export function jobCommand(): Command {
@@ -69,6 +83,12 @@ export function jobCommand(): Command {
         for (const t of job.tasks) lines.push(`  ${String(t.position).padStart(width)}. ${t.statement}`);
         const schedule = await new ScheduleStore(db.pool).get(name);
         if (schedule) lines.push(...scheduleLines(schedule));
+        const timeout = await db.pool.query<{ timeout_seconds: number | null }>(
+          "SELECT timeout_seconds FROM bitbridge.jobs WHERE id = $1",
+          [job.id],
+        );
+        const timeoutSeconds = timeout.rows[0]?.timeout_seconds ?? null;
+        if (timeoutSeconds !== null) lines.push(`Timeout: ${formatDuration(timeoutSeconds * 1000)}`);
         lines.push(
           last
             ? `Last run: ${last.id} ${last.status}, started ${last.startedAt.toISOString()}${last.durationMs === null ? "" : `, ${seconds(last.durationMs)}`}, ${count(last.rowsRead)} rows, ${count(last.requests)} requests${last.error ? `: ${last.error}` : ""}`
@@ -129,18 +149,27 @@ export function jobCommand(): Command {
     .option("--queue", "hand the run to a worker (bitbridge worker) instead of running it here", false)
     .action(async (name: string, opts: { task: number[]; full: boolean; queue: boolean }) => {
       if (opts.queue) {
-        if (opts.task.length > 0) {
-          throw Object.assign(new Error("--queue runs the whole job; leave out --task."), { exitCode: 2 });
-        }
         await withAppDatabase(async (db) => {
-          await new JobStore(db.pool).get(name);
+          const job = await new JobStore(db.pool).get(name);
+          const missing = opts.task.filter((p) => !job.tasks.some((t) => t.position === p));
+          if (missing.length > 0) {
+            throw Object.assign(new Error(`Job ${name} has no task at position ${missing.join(", ")}.`), {
+              exitCode: 2,
+            });
+          }
           // Loaded here: pg-boss adds a noticeable delay to every command's start.
           const { openQueue } = await import("../scheduler/queue.js");
           const queue = await openQueue(db.url, db.pool, { supervise: false });
           try {
-            const id = await queue.enqueue({ job: name, trigger: "cli", full: opts.full, attempt: 1 });
+            const queued = await queue.enqueueRun({
+              job: name,
+              trigger: "cli",
+              full: opts.full,
+              attempt: 1,
+              ...(opts.task.length > 0 && { tasks: opts.task }),
+            });
             process.stdout.write(
-              `Queued a run of job ${name} (queue id ${id}); a worker runs it (bitbridge worker), see bitbridge job history ${name}.\n`,
+              `Queued run ${queued.runId} of job ${name} (queue id ${queued.queueId}); a worker runs it (bitbridge worker), see bitbridge job history ${name}.\n`,
             );
           } finally {
             await queue.stop();
@@ -160,6 +189,46 @@ export function jobCommand(): Command {
         ),
       );
       finishRun(summary, `bitbridge job logs ${summary.runId}`);
+    });
+  command
+    .command("cancel")
+    .description(
+      "Cancel a queued or running run (from any machine): the running batch rolls back, nothing is lost",
+    )
+    .argument("<run-id>", "from job history", positiveInt)
+    .action(async (runId: number) => {
+      await withAppDatabase(async (db) => {
+        const { cancelRun } = await import("../scheduler/cancel.js");
+        const result = await cancelRun(db.pool, runId, { waitMs: 10_000 });
+        process.stdout.write(`${result.message}\n`);
+      });
+    });
+  command
+    .command("set")
+    .description("Change a job's settings: --timeout")
+    .argument("<name>")
+    .option(
+      "--timeout <duration>",
+      "fail a run that takes longer (e.g. 90s, 45m, 2h, 1h30m; off removes it)",
+      timeoutValue,
+    )
+    .action(async (name: string, opts: { timeout?: number }) => {
+      const timeout = opts.timeout;
+      if (timeout === undefined) {
+        throw Object.assign(new Error("Give a setting to change, e.g. --timeout 2h."), { exitCode: 2 });
+      }
+      await withAppDatabase(async (db) => {
+        const job = await new JobStore(db.pool).get(name);
+        await db.pool.query(
+          "UPDATE bitbridge.jobs SET timeout_seconds = $2, updated_at = now() WHERE id = $1",
+          [job.id, timeout === 0 ? null : timeout],
+        );
+        process.stdout.write(
+          timeout === 0
+            ? `Runs of job ${name} have no timeout.\n`
+            : `Runs of job ${name} fail after ${formatDuration(timeout * 1000)}.\n`,
+        );
+      });
     });
   command
     .command("schedule")

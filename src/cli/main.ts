@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { adminCommand } from "./admin-command.js";
 import { connectionCommand } from "./connection-command.js";
 import { jobCommand } from "./job-command.js";
 import { odataCommand } from "./odata-command.js";
@@ -24,5 +25,6 @@ export async function main(argv: readonly string[]): Promise<void> {
   program.addCommand(serveCommand());
   program.addCommand(odataCommand());
   program.addCommand(workerCommand());
+  program.addCommand(adminCommand());
   await program.parseAsync([...argv]);
 }

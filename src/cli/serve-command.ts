@@ -30,6 +30,7 @@ export function serveCommand(): Command {
             db,
             connections,
             published,
+            publishedSpec: opts.database,
             tokenKey: odataTokenKey(),
             port: opts.port,
             host: opts.host,

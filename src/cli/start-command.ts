@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { Command } from "commander";
+import { CLASSIC_READ_SCOPES } from "../../sim/auth/scopes.js";
 import { type RunningSimulator, startSimulator } from "../../sim/server.js";
 import { embeddedDataDir } from "../app/database.js";
 import { connectionPropertiesFrom, splitConnectionString } from "../bitbucket/connection-properties.js";
@@ -9,6 +10,7 @@ import { CATALOG } from "../source/catalog.js";
 import { withAppDatabase } from "./app-database.js";
 import { finishRun, runReporter } from "./job-command.js";
 import { publishReplicatedTables } from "./start-odata.js";
+import { DEFAULT_WORKER, launchWorker } from "./worker-command.js";
 
 const JOB = "bitbucket-all";
 const SOURCE = "bitbucket";
@@ -129,13 +131,31 @@ export function startCommand(): Command {
             log,
           });
           if (!opts.exit) {
+            // Runs started from the web UI or on a schedule go through the queue: someone must take them.
+            const worker = await launchWorker(db, connections, DEFAULT_WORKER, log);
+            if (sim && odata.origin) {
+              const consumer = sim.sim.auth.createConsumer({
+                name: "bitbridge web UI",
+                scopes: CLASSIC_READ_SCOPES,
+                callbackUrl: `${odata.origin}/api/oauth/callback`,
+              });
+              process.stdout.write(
+                [
+                  "To try the web UI's Connect to Bitbucket against the simulator, add a Bitbucket source with",
+                  `  AuthScheme=OAuth, OAuthClientId=${consumer.clientId}, OAuthClientSecret=${consumer.clientSecret}, Url=${sim.apiUrl}, AuthUrl=${sim.origin}, Workspace=${sim.sim.data.workspaces[0]?.slug ?? ""}`,
+                  "",
+                ].join("\n"),
+              );
+            }
             process.stdout.write(
-              "PostgreSQL, the simulator and the OData service stay up for you to look around; press Ctrl-C to stop.\n",
+              "PostgreSQL, the simulator, the web UI, the OData service and a worker stay up for you to look around; press Ctrl-C to stop.\n",
             );
             await new Promise<void>((resolve) => {
               process.once("SIGINT", resolve);
               process.once("SIGTERM", resolve);
             });
+            await worker.drain(DEFAULT_WORKER.drainTimeout * 1000);
+            await worker.close();
           }
           await odata.close();
         });

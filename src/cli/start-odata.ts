@@ -20,7 +20,7 @@ export async function publishReplicatedTables(
   connections: ConnectionStore,
   schema: string,
   options: { port: number | undefined; log: (line: string) => void },
-): Promise<{ close(): Promise<void> }> {
+): Promise<{ readonly origin?: string; close(): Promise<void> }> {
   const published = await openPublishedDatabase(db, connections, undefined);
   readAsReader(published.pool);
   const shares = new ShareStore(db.pool, published.pool);
@@ -65,6 +65,7 @@ export async function publishReplicatedTables(
   process.stdout.write(
     [
       "",
+      `Web UI and REST API: ${http.origin}/  (user admin; bitbridge admin reset-password makes a new password)`,
       `OData 4.0 (for Salesforce Connect): ${url}  (${tables.rows.length} tables shared)`,
       issued
         ? `  user ${issued.username}, password ${issued.password} (shown once; bitbridge odata credentials reset ${DEMO_USER} makes a new one)`
@@ -74,6 +75,7 @@ export async function publishReplicatedTables(
     ].join("\n"),
   );
   return {
+    origin: http.origin,
     close: async () => {
       await server.close();
       await published.pool.end();

@@ -33,7 +33,7 @@ export function workerCommand(): Command {
       "Run queued and scheduled job runs (any number of workers may share the application database; SIGTERM drains)",
     )
     .option("--concurrency <n>", "runs at once in this process (different jobs)", wholeNumber, 1)
-    .option("--poll <seconds>", "how often the queue is polled", secondsValue, 2)
+    .option("--poll <seconds>", "how often an idle worker polls the queue", secondsValue, 2)
     .option("--heartbeat <seconds>", "how often a running run's heartbeat is written", secondsValue, 10)
     .option("--stale-after <seconds>", "a run without heartbeat this long lost its worker", secondsValue, 60)
     .option("--attempts <n>", "tries of a run whose worker died, the first included", wholeNumber, 2)

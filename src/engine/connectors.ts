@@ -1,5 +1,5 @@
 import { BitbridgeError } from "../app/errors.js";
-import { createClient, testConnection } from "../bitbucket/client.js";
+import { openClient, testConnection } from "../bitbucket/client.js";
 import {
   CONNECTION_PROPERTIES,
   connectionPropertiesFrom,
@@ -16,16 +16,41 @@ import {
   testPostgresSource,
 } from "../source/postgres/connection.js";
 
+/** A connection property as a form shows it. */
+export interface PropertyInfo {
+  readonly name: string;
+  readonly secret?: boolean;
+  readonly description: string;
+  /** Needed in every case (others may be needed depending on the choice of another, e.g. AuthScheme). */
+  readonly required?: boolean;
+  /** What leaving it out means. */
+  readonly default?: string;
+  /** The only values it takes. */
+  readonly choices?: readonly string[];
+}
+
+/**
+ * What PostgreSQL forms need beyond the name and description: the defaults and choices that
+ * `postgresConfig` applies (kept next to the connector list so the destination module stays as it is).
+ */
+const POSTGRES_FORM: Readonly<Record<string, Pick<PropertyInfo, "default" | "choices">>> = {
+  Server: { default: "localhost" },
+  Port: { default: "5432" },
+  AuthScheme: { default: "Password", choices: ["Password", "None"] },
+  SSLMode: { default: "disable", choices: ["disable", "require", "verify-ca", "verify-full"] },
+  Schema: { default: "public" },
+};
+
+function postgresForm(properties: readonly PropertyInfo[]): PropertyInfo[] {
+  return properties.map((p) => ({ ...p, ...POSTGRES_FORM[p.name] }));
+}
+
 /** What a connector needs to be saved, shown and tested; the properties themselves stay connector-specific. */
 export interface ConnectorSpec {
   readonly name: "bitbucket" | "postgresql";
   readonly kind: "source" | "destination";
   readonly title: string;
-  readonly properties: readonly {
-    readonly name: string;
-    readonly secret?: boolean;
-    readonly description: string;
-  }[];
+  readonly properties: readonly PropertyInfo[];
   /** Throws a BitbridgeError naming the property to fix. */
   validate(values: Readonly<Record<string, string>>): void;
   /** Connects and reports what it found in one line (who, where, versions). */
@@ -37,17 +62,14 @@ export const CONNECTORS: readonly ConnectorSpec[] = [
     name: "bitbucket",
     kind: "source",
     title: "Bitbucket Cloud",
-    properties: CONNECTION_PROPERTIES.map((p) => ({
-      name: p.name,
-      secret: p.secret,
-      description: p.description,
-    })),
+    properties: CONNECTION_PROPERTIES.map(({ key: _key, ...info }) => info),
     validate: (values) => {
       connectionPropertiesFrom(values);
     },
     test: async (values) => {
       const props = connectionPropertiesFrom(values);
-      const result = await testConnection(createClient(props), props);
+      // With the saved OAuth tokens, so a connection authorized in a browser tests as authorized.
+      const result = await testConnection(openClient(props), props);
       return [result.summary, ...result.warnings].join("; ");
     },
   },
@@ -55,7 +77,7 @@ export const CONNECTORS: readonly ConnectorSpec[] = [
     name: "postgresql",
     kind: "destination",
     title: "PostgreSQL",
-    properties: POSTGRES_PROPERTIES,
+    properties: postgresForm(POSTGRES_PROPERTIES),
     validate: (values) => {
       postgresConfig(values);
     },
@@ -65,7 +87,7 @@ export const CONNECTORS: readonly ConnectorSpec[] = [
     name: "postgresql",
     kind: "source",
     title: "PostgreSQL (source)",
-    properties: POSTGRES_SOURCE_PROPERTIES,
+    properties: postgresForm(POSTGRES_SOURCE_PROPERTIES),
     validate: (values) => {
       postgresSourceConfig(values);
     },

@@ -3,7 +3,7 @@ import { BitbridgeError } from "../app/errors.js";
 import { APP_SCHEMA } from "../app/migrations.js";
 import { bindPostgresReplicate } from "../source/postgres/bind.js";
 import type { PostgresCatalog } from "../source/postgres/catalog.js";
-import { bindReplicate, formatReplicate, parseReplicateScript } from "../sql/replicate.js";
+import { bindReplicate, formatReplicate, parseReplicate, parseReplicateScript } from "../sql/replicate.js";
 
 /** A replication job: REPLICATE tasks run in order from a saved Bitbucket source into a saved PostgreSQL destination. */
 export interface Job {
@@ -101,6 +101,8 @@ export class JobStore {
         throw new BitbridgeError(
           "JOB_EXISTS",
           `A job named ${input.name} already exists; pick another name or remove it first.`,
+          {},
+          409,
         );
       }
       throw error;
@@ -225,6 +227,43 @@ export class JobStore {
     }
   }
 
+  /**
+   * Replaces the text of the task at `position` with one REPLICATE statement, checked against the catalog
+   * first (errors carry offsets into `statement`) and stored in canonical form. Returns the task.
+   */
+  async updateTask(
+    jobName: string,
+    position: number,
+    statement: string,
+    /** The tables of a PostgreSQL source, to check the statement against instead of Bitbucket's. */
+    catalog?: PostgresCatalog,
+  ): Promise<Task> {
+    const parsed = parseReplicate(statement);
+    if (catalog) bindPostgresReplicate(statement, parsed, catalog, undefined);
+    else bindReplicate(statement, parsed);
+    const job = await this.job(jobName);
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN");
+      await client.query(`SELECT 1 FROM ${S}.jobs WHERE id = $1 FOR UPDATE`, [job.id]);
+      const updated = await client.query<TaskRow>(
+        `UPDATE ${S}.tasks SET statement = $3 WHERE job_id = $1 AND position = $2
+         RETURNING id, job_id, position, statement`,
+        [job.id, position, formatReplicate(parsed)],
+      );
+      const row = updated.rows[0];
+      if (!row) throw await this.noTask(client, job, `at position ${position}`);
+      await client.query(`UPDATE ${S}.jobs SET updated_at = now() WHERE id = $1`, [job.id]);
+      await client.query("COMMIT");
+      return toTask(row);
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
   /** Removes a task by position (or by id) and closes the gap: later tasks move up one. Returns the removed task. */
   async removeTask(jobName: string, which: { position: number } | { id: number }): Promise<Task> {
     const job = await this.job(jobName);
@@ -239,18 +278,10 @@ export class JobStore {
       );
       const row = deleted.rows[0];
       if (!row) {
-        const positions = (
-          await client.query<{ position: number }>(
-            `SELECT position FROM ${S}.tasks WHERE job_id = $1 ORDER BY position`,
-            [job.id],
-          )
-        ).rows.map((r) => r.position);
-        const what = "position" in which ? `at position ${which.position}` : `with id ${which.id}`;
-        throw new BitbridgeError(
-          "TASK_NOT_FOUND",
-          `Job ${job.name} has no task ${what}${positions.length > 0 ? `; its tasks are at positions ${describePositions(positions)}` : "; it has no tasks"}.`,
-          {},
-          404,
+        throw await this.noTask(
+          client,
+          job,
+          "position" in which ? `at position ${which.position}` : `with id ${which.id}`,
         );
       }
       await client.query(
@@ -266,6 +297,22 @@ export class JobStore {
     } finally {
       client.release();
     }
+  }
+
+  /** TASK_NOT_FOUND naming the positions the job does have. */
+  private async noTask(client: pg.PoolClient, job: Job, what: string): Promise<BitbridgeError> {
+    const positions = (
+      await client.query<{ position: number }>(
+        `SELECT position FROM ${S}.tasks WHERE job_id = $1 ORDER BY position`,
+        [job.id],
+      )
+    ).rows.map((r) => r.position);
+    return new BitbridgeError(
+      "TASK_NOT_FOUND",
+      `Job ${job.name} has no task ${what}${positions.length > 0 ? `; its tasks are at positions ${describePositions(positions)}` : "; it has no tasks"}.`,
+      {},
+      404,
+    );
   }
 
   private async job(name: string): Promise<Job> {

@@ -4,6 +4,7 @@ import { type AlertDelivery, deliverAlerts } from "../alerts/send.js";
 import { BitbridgeError } from "../app/errors.js";
 import { APP_SCHEMA } from "../app/migrations.js";
 import { redactSecrets } from "../app/secrets.js";
+import { type BudgetProvider, sharedBudgets } from "../bitbucket/budget.js";
 import { openClient } from "../bitbucket/client.js";
 import {
   type ConnectionProperties,
@@ -32,7 +33,7 @@ import type { TaskProgress, TaskRunInput, TaskRunResult } from "./task-runner-ty
 export type TaskRunner = (input: TaskRunInput) => Promise<TaskRunResult>;
 
 export type RunTrigger = "manual" | "schedule" | "api" | "cli";
-export type RunStatus = "RUNNING" | "SUCCEEDED" | "FAILED" | "SKIPPED" | "CANCELLED";
+export type RunStatus = "QUEUED" | "RUNNING" | "SUCCEEDED" | "FAILED" | "SKIPPED" | "CANCELLED";
 export type LogLevel = "info" | "warn" | "error";
 
 export interface RunDeps {
@@ -74,6 +75,15 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** Called once the run is recorded (not for a SKIPPED run), before its first task; a queue worker starts its heartbeat here. */
   readonly onRunStart?: (runId: number) => Promise<void>;
+  /**
+   * A run recorded QUEUED when it was enqueued: this run takes that row (and gives it a heartbeat) instead
+   * of recording a new one. Throws RUN_NOT_QUEUED when the row is no longer QUEUED (cancelled, or taken).
+   */
+  readonly runId?: number;
+  /** Abort the run as FAILED after this long; default the job's timeout (`bitbridge job set --timeout`). */
+  readonly timeoutMs?: number;
+  /** How often the run looks for a cancellation asked by another process (cancelRun); default 1000. */
+  readonly cancelPollMs?: number;
 }
 
 export interface TaskRunSummary {
@@ -155,7 +165,17 @@ export async function runJob(
       JOB_LOCK,
       loaded.id,
     ]);
-    if (!locked.rows[0]?.ok) return await skipped(deps.pool, loaded, trigger, options.full === true);
+    if (!locked.rows[0]?.ok)
+      return await skipped(deps.pool, loaded, trigger, options.full === true, options.runId);
+    const timeout = await deps.pool.query<{ timeout_seconds: number | null }>(
+      `SELECT timeout_seconds FROM ${S}.jobs WHERE id = $1`,
+      [loaded.id],
+    );
+    const timeoutSeconds = timeout.rows[0]?.timeout_seconds ?? null;
+    const runOptions =
+      options.timeoutMs === undefined && timeoutSeconds !== null
+        ? { ...options, timeoutMs: timeoutSeconds * 1000 }
+        : options;
     try {
       summary = await execute(
         deps,
@@ -172,7 +192,7 @@ export async function runJob(
             ],
           };
         },
-        options,
+        runOptions,
       );
     } finally {
       await lock.query("SELECT pg_advisory_unlock($1, $2)", [JOB_LOCK, loaded.id]).catch(() => {});
@@ -341,6 +361,7 @@ async function skipped(
   job: JobWithTasks,
   trigger: RunTrigger,
   full: boolean,
+  queuedRunId: number | undefined,
 ): Promise<RunSummary> {
   const running = await pool.query<{ id: string; started_at: Date }>(
     `SELECT id, started_at FROM ${S}.runs WHERE job_id = $1 AND status = 'RUNNING' ORDER BY id DESC LIMIT 1`,
@@ -348,11 +369,14 @@ async function skipped(
   );
   const current = running.rows[0];
   const error = `Job ${job.name} is already running${current ? ` (run ${current.id}, started ${current.started_at.toISOString()})` : ""}; this run was skipped.`;
-  const inserted = await pool.query<{ id: string }>(
-    `INSERT INTO ${S}.runs (job_id, trigger, status, full_reload, finished_at, error, worker, pid)
-     VALUES ($1, $2, 'SKIPPED', $3, now(), $4, $5, $6) RETURNING id`,
-    [job.id, trigger, full, error, os.hostname(), String(process.pid)],
-  );
+  const inserted =
+    queuedRunId === undefined
+      ? await pool.query<{ id: string }>(
+          `INSERT INTO ${S}.runs (job_id, trigger, status, full_reload, finished_at, error, worker, pid)
+           VALUES ($1, $2, 'SKIPPED', $3, now(), $4, $5, $6) RETURNING id`,
+          [job.id, trigger, full, error, os.hostname(), String(process.pid)],
+        )
+      : await claimQueued(pool, queuedRunId, "SKIPPED", error);
   return {
     runId: Number(inserted.rows[0]?.id),
     jobId: job.id,
@@ -381,12 +405,17 @@ async function execute(
 ): Promise<RunSummary> {
   const { pool } = deps;
   const started = performance.now();
-  const run = await pool.query<{ id: string }>(
-    `INSERT INTO ${S}.runs (job_id, trigger, status, full_reload, worker, pid)
-     VALUES ($1, $2, 'RUNNING', $3, $4, $5) RETURNING id`,
-    [plan.jobId, plan.trigger, options.full === true, os.hostname(), String(process.pid)],
-  );
+  const run =
+    options.runId === undefined
+      ? await pool.query<{ id: string }>(
+          `INSERT INTO ${S}.runs (job_id, trigger, status, full_reload, worker, pid)
+           VALUES ($1, $2, 'RUNNING', $3, $4, $5) RETURNING id`,
+          [plan.jobId, plan.trigger, options.full === true, os.hostname(), String(process.pid)],
+        )
+      : await claimQueued(pool, options.runId, "RUNNING", null);
   const runId = Number(run.rows[0]?.id);
+  const control = watchRun(pool, runId, options);
+  const budgets = sharedBudgets(pool, control.signal);
   let secrets: readonly string[] = [];
   const redact = (text: string) => redactSecrets(text, secrets);
 
@@ -429,7 +458,7 @@ async function execute(
     try {
       endpoints = await open();
       secrets = endpoints.secrets;
-      runner = sourceRunner(deps, endpoints.source, (line) => log("info", line));
+      runner = sourceRunner(deps, endpoints.source, (line) => log("info", line), budgets);
     } catch (e) {
       status = "FAILED";
       error = redact(messageOf(e));
@@ -439,13 +468,13 @@ async function execute(
     for (const [i, task] of plan.tasks.entries()) {
       const index = i + 1;
       if (status !== "SUCCEEDED" || !endpoints || !runner) {
-        await notRun(task, index, status === "CANCELLED" ? "CANCELLED" : "SKIPPED");
+        await notRun(task, index, status === "CANCELLED" || control.signal.aborted ? "CANCELLED" : "SKIPPED");
         continue;
       }
-      if (options.signal?.aborted) {
-        status = "CANCELLED";
-        error = "The run was cancelled.";
-        log("warn", `Cancelled before task ${task.position}.`);
+      if (control.signal.aborted) {
+        status = control.status();
+        error = control.message();
+        log(status === "FAILED" ? "error" : "warn", `${error} Task ${task.position} was not run.`);
         await notRun(task, index, "CANCELLED");
         continue;
       }
@@ -458,16 +487,19 @@ async function execute(
       options.onTaskStart?.(emptySummary(taskRunId, task, "RUNNING"), index, total);
       log("info", `Task ${task.position} started: ${task.statement}`, taskRunId);
       const taskStarted = performance.now();
+      const saveProgress = progressSaver(pool, taskRunId);
       let summary: TaskRunSummary;
       try {
         const result = await runner({
           statement: task.statement,
           destination: endpoints.destination,
           full: options.full === true,
-          onProgress: (progress) =>
-            options.onProgress?.({ ...progress, position: task.position, index, total }),
+          onProgress: (progress) => {
+            saveProgress.offer(progress);
+            options.onProgress?.({ ...progress, position: task.position, index, total });
+          },
           log: (level, message) => log(level, message, taskRunId),
-          ...(options.signal && { signal: options.signal }),
+          signal: control.signal,
         });
         summary = {
           taskRunId,
@@ -492,9 +524,9 @@ async function execute(
           taskRunId,
         );
       } catch (e) {
-        const cancelled = options.signal?.aborted === true;
-        const message = cancelled ? "The run was cancelled." : redact(messageOf(e));
-        status = cancelled ? "CANCELLED" : "FAILED";
+        const cancelled = control.signal.aborted;
+        const message = cancelled ? control.message() : redact(messageOf(e));
+        status = cancelled ? control.status() : "FAILED";
         error = cancelled ? message : `Task ${task.position} failed: ${message}`;
         summary = {
           ...emptySummary(taskRunId, task, status),
@@ -507,6 +539,7 @@ async function execute(
           taskRunId,
         );
       }
+      await saveProgress.settled();
       await pool.query(
         `UPDATE ${S}.task_runs SET status = $2, source_table = $3, destination_table = $4, finished_at = now(),
            rows_read = $5, inserted = $6, updated = $7, unchanged = $8, deleted = $9, requests = $10,
@@ -534,6 +567,10 @@ async function execute(
     // Recording itself failed (the application database went away?): still try to close the run.
     status = "FAILED";
     error = redact(messageOf(e));
+  } finally {
+    control.stop();
+    // What the run reserved and did not send goes back to the credential's budget for other runs.
+    await budgets.release().catch(() => {});
   }
 
   const totals = {
@@ -580,11 +617,17 @@ async function execute(
 type SourceRunner = (input: Omit<TaskRunInput, "client" | "workspace" | "schema">) => Promise<TaskRunResult>;
 
 /** Bitbucket sources run through `deps.runner` with one API client for the run; PostgreSQL sources have their own runner. */
-function sourceRunner(deps: RunDeps, source: SourceEndpoint, log: (line: string) => void): SourceRunner {
+function sourceRunner(
+  deps: RunDeps,
+  source: SourceEndpoint,
+  log: (line: string) => void,
+  budgets: BudgetProvider,
+): SourceRunner {
   if (source.connector === "postgresql")
     return (input) => runPostgresSourceTask({ ...input, source: source.postgres });
   const runner = deps.runner ?? runReplicateTask;
-  const client = (deps.openClient ?? openClient)(source.props, log);
+  // Every process running jobs of one credential spends its hourly budget through the application database.
+  const client = deps.openClient?.(source.props, log) ?? openClient(source.props, log, { budgets });
   const { workspace, schema } = source.props;
   return (input) =>
     runner({
@@ -593,6 +636,104 @@ function sourceRunner(deps: RunDeps, source: SourceEndpoint, log: (line: string)
       ...(workspace !== undefined && { workspace }),
       ...(schema !== undefined && { schema }),
     });
+}
+
+/**
+ * Takes a run recorded QUEUED, as RUNNING (with a first heartbeat, so the reaper notices if this process
+ * dies from here on) or as SKIPPED; conditional on QUEUED, so a cancelled run never starts and two
+ * processes never take one run.
+ */
+async function claimQueued(
+  pool: pg.Pool,
+  runId: number,
+  status: "RUNNING" | "SKIPPED",
+  error: string | null,
+): Promise<pg.QueryResult<{ id: string }>> {
+  const claimed = await pool.query<{ id: string }>(
+    `UPDATE ${S}.runs SET status = $2, started_at = now(), heartbeat_at = now(), worker = $3, pid = $4,
+       error = $5, finished_at = CASE WHEN $2 = 'SKIPPED' THEN now() END
+     WHERE id = $1 AND status = 'QUEUED' RETURNING id`,
+    [runId, status, os.hostname(), String(process.pid), error],
+  );
+  if (claimed.rowCount === 0) {
+    const now = await pool.query<{ status: string }>(`SELECT status FROM ${S}.runs WHERE id = $1`, [runId]);
+    throw new BitbridgeError(
+      "RUN_NOT_QUEUED",
+      `Run ${runId} is ${now.rows[0]?.status ?? "gone"}, no longer queued; it was not run.`,
+      {},
+      409,
+    );
+  }
+  return claimed;
+}
+
+/** Why a run was aborted: the caller's signal (Ctrl-C, a draining worker), a cancel request, or its timeout. */
+type AbortCause = "signal" | "request" | "timeout";
+
+/**
+ * The run's own abort signal: follows the caller's, polls for a cancellation asked by another process
+ * (cancelRun) and fires at the run's timeout.
+ */
+function watchRun(
+  pool: pg.Pool,
+  runId: number,
+  options: RunOptions,
+): { signal: AbortSignal; status(): RunStatus; message(): string; stop(): void } {
+  const controller = new AbortController();
+  let cause: AbortCause | undefined;
+  const abort = (why: AbortCause) => {
+    if (controller.signal.aborted) return;
+    cause = why;
+    controller.abort();
+  };
+  const onSignal = () => abort("signal");
+  if (options.signal?.aborted) abort("signal");
+  else options.signal?.addEventListener("abort", onSignal, { once: true });
+  const timeoutMs = options.timeoutMs;
+  const timer = timeoutMs === undefined ? undefined : setTimeout(() => abort("timeout"), timeoutMs);
+  let polling = false;
+  const poll = setInterval(() => {
+    if (polling || controller.signal.aborted) return;
+    polling = true;
+    pool
+      .query<{ requested: boolean }>(
+        `SELECT cancel_requested_at IS NOT NULL AS requested FROM ${S}.runs WHERE id = $1`,
+        [runId],
+      )
+      .then((r) => {
+        if (r.rows[0]?.requested) abort("request");
+      })
+      // A failed poll is retried at the next tick; the run's own queries report a lost database.
+      .catch(() => {})
+      .finally(() => {
+        polling = false;
+      });
+  }, options.cancelPollMs ?? 1000);
+  return {
+    signal: controller.signal,
+    status: () => (cause === "timeout" ? "FAILED" : "CANCELLED"),
+    message: () =>
+      cause === "timeout"
+        ? `The run timed out after ${formatDuration(timeoutMs ?? 0)} (the job's timeout); the current batch was rolled back.`
+        : cause === "request"
+          ? "The run was cancelled on request (bitbridge job cancel or the API)."
+          : "The run was cancelled.",
+    stop: () => {
+      if (timer) clearTimeout(timer);
+      clearInterval(poll);
+      options.signal?.removeEventListener("abort", onSignal);
+    },
+  };
+}
+
+/** 2 h, 1 h 30 min, 45 min, 20 s. */
+export function formatDuration(ms: number): string {
+  const total = Math.round(ms / 1000);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const sec = total % 60;
+  const parts = [h > 0 ? `${h} h` : "", m > 0 ? `${m} min` : "", sec > 0 || total === 0 ? `${sec} s` : ""];
+  return parts.filter(Boolean).join(" ");
 }
 
 function emptySummary(taskRunId: number, task: PlannedTask, status: RunStatus): TaskRunSummary {
@@ -620,6 +761,38 @@ function sum(
   key: "rowsRead" | "inserted" | "updated" | "deleted" | "requests",
 ): number {
   return rows.reduce((total, r) => total + r[key], 0);
+}
+
+/** How often a running task's counts are saved, so other processes (the web UI, `job history`) see them grow. */
+const PROGRESS_SAVE_MS = 1000;
+
+/**
+ * Saves a running task's rows and requests at most once per PROGRESS_SAVE_MS, one write at a time, never
+ * holding the run up; `settled` waits for the last write so the task's final counts always win.
+ */
+function progressSaver(pool: pg.Pool, taskRunId: number) {
+  let lastSaved = 0;
+  let inFlight: Promise<unknown> | undefined;
+  return {
+    offer(progress: TaskProgress): void {
+      const now = performance.now();
+      if (inFlight || now - lastSaved < PROGRESS_SAVE_MS) return;
+      lastSaved = now;
+      inFlight = pool
+        .query(
+          `UPDATE ${S}.task_runs SET rows_read = $2, requests = $3 WHERE id = $1 AND status = 'RUNNING'`,
+          [taskRunId, progress.rows, progress.requests],
+        )
+        // Progress is a courtesy: a failed write must not fail the run, whose final counts follow.
+        .catch(() => undefined)
+        .finally(() => {
+          inFlight = undefined;
+        });
+    },
+    settled: async (): Promise<void> => {
+      await inFlight;
+    },
+  };
 }
 
 // ---- History -------------------------------------------------------------------------------------

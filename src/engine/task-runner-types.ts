@@ -13,7 +13,7 @@ export interface TaskRunInput {
   readonly schema?: string;
   readonly destination: { readonly config: pg.ClientConfig; readonly schema: string };
   readonly naming?: NamingPolicy;
-  /** Repositories read (and destination connections used) at once. Default 4. */
+  /** Repositories read at once (they share two destination connections for loading). Default 4. */
   readonly concurrency?: number;
   /** Ignore saved incremental state and read everything again. */
   readonly full?: boolean;

@@ -3,14 +3,28 @@ import { BitbridgeError } from "../app/errors.js";
 import type { Repository } from "../bitbucket/api-types.js";
 import type { BitbucketClient } from "../bitbucket/types.js";
 import { destinationConnectError } from "../destination/postgres/errors.js";
-import { ensureTable, loadBatch, markDeleted, type TableTarget } from "../destination/postgres/index.js";
+import {
+  batchFor,
+  type EncodedRows,
+  ensureTable,
+  keysFor,
+  loadBatch,
+  markDeleted,
+  type TableTarget,
+} from "../destination/postgres/index.js";
 import { DELETED_AT_COLUMN, qualifiedName, quoteIdent } from "../destination/postgres/naming.js";
-import { replaceFromStaging, stageRows, startStaging } from "../destination/postgres/replace.js";
+import {
+  replaceFromStaging,
+  stageRows,
+  stagingBatchFor,
+  startStaging,
+} from "../destination/postgres/replace.js";
 import { type CatalogTable, findTable } from "../source/catalog.js";
 import {
   fillPath,
   REPOSITORIES_QUERY,
   type ReadRequest,
+  readPages,
   readTable,
   type SourceRow,
 } from "../source/reader.js";
@@ -32,6 +46,16 @@ import type { RunCounts, TaskRunInput, TaskRunResult } from "./task-runner-types
 
 /** Re-read this much before the cursor: clock skew between Bitbucket's nodes, and rows changed mid-read. */
 const LOOKBACK_MS = 5 * 60_000;
+
+/**
+ * Destination connections, shared by the repositories read at once; each batch is still its own
+ * transaction. Two let one batch commit while another is copied; more would add backends competing
+ * for the cores the reads need, and batches waiting in memory for them.
+ */
+const LOADERS = 2;
+
+/** Runs `work` on a destination connection, taken from the task's pool for that long. */
+type Destination = <T>(work: (client: pg.ClientBase) => Promise<T>) => Promise<T>;
 
 interface Counts extends RunCounts {
   skippedPartitions: number;
@@ -67,10 +91,12 @@ export async function runReplicateTask(input: TaskRunInput): Promise<TaskRunResu
     workspace: input.workspace,
     schema: input.schema,
   }).request;
-  // One destination connection per repository read at once: each batch is its own transaction.
   const concurrency = Math.max(1, input.concurrency ?? 4);
-  const pool = new pg.Pool({ ...input.destination.config, max: concurrency });
+  const pool = new pg.Pool({ ...input.destination.config, max: Math.min(concurrency, LOADERS) });
   pool.on("error", () => {});
+  const db: Destination = (work) => withClient(pool, work);
+  // One partition failing stops the others at their next batch, before the task ends.
+  const stop = new AbortController();
   const counts: Counts = {
     rowsRead: 0,
     inserted: 0,
@@ -99,11 +125,10 @@ export async function runReplicateTask(input: TaskRunInput): Promise<TaskRunResu
       return loadStates(setup, schema, table);
     });
     const planned = plan as ReplicatePlan;
-    const runWith = (client: pg.ClientBase) =>
-      new TaskRun(input, bound, request, planned, client, states, counts);
+    const runWith = () => new TaskRun(input, bound, request, planned, db, states, counts, stop.signal);
     const level = bound.table.def.level;
     if (level.kind === "account" || level.kind === "workspace") {
-      await withClient(pool, (client) => runWith(client).executeTopLevel());
+      await runWith().executeTopLevel();
     } else {
       const queue = await listRepositories(input.client, input.workspace, request.repositories, bound.table);
       if (!request.repositories && !planned.aggregation) {
@@ -111,28 +136,24 @@ export async function runReplicateTask(input: TaskRunInput): Promise<TaskRunResu
         const gone = [...states.keys()].filter(
           (partition) => partition.startsWith("{") && !present.has(partition),
         );
-        if (gone.length > 0) {
-          await withClient(pool, async (client) => {
-            for (const partition of gone) await runWith(client).removedRepository(partition);
-          });
-        }
+        for (const partition of gone) await runWith().removedRepository(partition);
       }
-      let failed = false;
+      const errors: unknown[] = [];
       await Promise.all(
-        Array.from({ length: Math.min(concurrency, queue.length) }, () =>
-          withClient(pool, async (client) => {
-            const run = runWith(client);
-            try {
-              for (let repo = queue.shift(); repo && !failed; repo = queue.shift()) await run.partition(repo);
-            } catch (error) {
-              failed = true;
-              throw error;
-            }
-          }),
-        ),
+        Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
+          const run = runWith();
+          try {
+            for (let repo = queue.shift(); repo && !stop.signal.aborted; repo = queue.shift())
+              await run.partition(repo);
+          } catch (error) {
+            errors.push(error);
+            stop.abort();
+          }
+        }),
       );
+      if (errors.length > 0) throw errors[0];
     }
-    if (planned.aggregation) await withClient(pool, (client) => runWith(client).replaceResult());
+    if (planned.aggregation) await runWith().replaceResult();
   } finally {
     await pool.end().catch(() => {});
   }
@@ -148,7 +169,6 @@ export async function runReplicateTask(input: TaskRunInput): Promise<TaskRunResu
 class TaskRun {
   private readonly table: CatalogTable;
   private readonly toRow: (row: SourceRow) => DestinationRow | undefined;
-  private readonly keyNames: readonly string[];
   private readonly target: TableTarget;
 
   constructor(
@@ -157,13 +177,14 @@ class TaskRun {
     /** What the statement pushes to the API (filters, fields, keys, repositories). */
     private readonly request: ReadRequest,
     private readonly plan: ReplicatePlan,
-    private readonly pg: pg.ClientBase,
+    private readonly db: Destination,
     private readonly states: Map<string, PartitionState>,
     private readonly counts: Counts,
+    /** Another partition of the task failed. */
+    private readonly stopped: AbortSignal,
   ) {
     this.table = bound.table;
     this.toRow = rowBuilder(bound, plan.staged);
-    this.keyNames = bound.primaryKey;
     this.target = plan.target;
   }
 
@@ -185,12 +206,14 @@ class TaskRun {
   async removedRepository(partition: string): Promise<void> {
     const scope = this.scopeFor({ RepositoryUuid: partition });
     if (Object.keys(scope).length === 0) return;
-    const deleted = await markDeleted(this.pg, this.target, {
-      scope,
-      keys: [],
-      mode: this.bound.statement.options.deletePolicy,
-      checkpoint: (client) => deleteState(client, this.target.schema, this.target.table, partition),
-    });
+    const deleted = await this.db((client) =>
+      markDeleted(client, this.target, {
+        scope,
+        keys: [],
+        mode: this.bound.statement.options.deletePolicy,
+        checkpoint: (tx) => deleteState(tx, this.target.schema, this.target.table, partition),
+      }),
+    );
     this.counts.deleted += deleted;
   }
 
@@ -257,7 +280,7 @@ class TaskRun {
     } else {
       const since = state.cursor ? new Date(Date.parse(state.cursor) - LOOKBACK_MS) : start;
       const everything = since === undefined;
-      const keys: DestinationRow[] | undefined = everything ? [] : undefined;
+      const keys = everything ? keysFor(this.target) : undefined;
       state = await this.readWindow(partition, base, state, { from: since }, keys);
       if (keys) {
         state = { ...state, reconciledAt: startedAt };
@@ -327,7 +350,7 @@ class TaskRun {
     base: ReadRequest,
     state: PartitionState,
     window: { from?: Date; to?: Date },
-    keys?: DestinationRow[],
+    keys?: EncodedRows,
     done: PartitionState = {},
   ): Promise<PartitionState> {
     const field = this.cursorField() as string;
@@ -341,23 +364,29 @@ class TaskRun {
     let cursorMs = cursor ? Date.parse(cursor) : Number.NEGATIVE_INFINITY;
     let saved = state;
     const column = this.table.columns.find((c) => c.field === field);
-    await this.stream({ ...base, q, sort: field }, async (rows, last) => {
-      for (const row of rows.source) {
-        const value = column?.get(row.item, row.ctx);
-        if (typeof value !== "string") continue;
-        const at = Date.parse(value);
-        if (at >= cursorMs) {
-          cursor = value;
-          cursorMs = at;
-        }
-      }
-      if (keys) for (const row of rows.loaded) keys.push(this.keyOf(row));
-      const next: PartitionState = { ...state, cursor, ...(last ? done : {}) };
-      await this.load(rows.loaded, async (client) => {
-        if (cursor || last) await saveState(client, this.target.schema, this.target.table, partition, next);
-      });
-      saved = next;
-    });
+    await this.stream(
+      { ...base, q, sort: field },
+      async (batch, last) => {
+        // Taken before the load: the rows read meanwhile belong to the next batch.
+        const next: PartitionState = { ...state, cursor, ...(last ? done : {}) };
+        await this.load(batch, async (client) => {
+          if (cursor || last) await saveState(client, this.target.schema, this.target.table, partition, next);
+        });
+        saved = next;
+      },
+      {
+        onRow: (row, out) => {
+          if (keys && out) keys.add(out);
+          const value = column?.get(row.item, row.ctx);
+          if (typeof value !== "string") return;
+          const at = Date.parse(value);
+          if (at >= cursorMs) {
+            cursor = value;
+            cursorMs = at;
+          }
+        },
+      },
+    );
     return saved;
   }
 
@@ -377,7 +406,7 @@ class TaskRun {
    * Every key the statement selects at the source now: the same filters, no cursor, and only the
    * fields the key and the WHERE clause need (list pages cost the same requests, far fewer bytes).
    */
-  private async currentKeys(base: ReadRequest, start: Date | undefined): Promise<DestinationRow[]> {
+  private async currentKeys(base: ReadRequest, start: Date | undefined): Promise<EncodedRows> {
     const field = this.cursorField() as string;
     const needed = new Set(this.table.primaryKey);
     const where = this.bound.query.statement.where;
@@ -390,40 +419,63 @@ class TaskRun {
     const q = [base.q, start ? `${field} >= ${start.toISOString()}` : undefined]
       .filter(Boolean)
       .join(" AND ");
-    const keys: DestinationRow[] = [];
-    await this.stream({ ...base, q: q || undefined, fields, sort: undefined }, async (rows) => {
-      for (const row of rows.loaded) keys.push(this.keyOf(row));
-    });
+    const keys = keysFor(this.target);
+    const size = this.bound.statement.options.batchSize;
+    let read = 0;
+    for await (const page of readPages(this.client, {
+      ...base,
+      q: q || undefined,
+      fields,
+      sort: undefined,
+    })) {
+      for (const row of page) {
+        const out = this.toRow(row);
+        if (out) keys.add(out);
+      }
+      this.counts.rowsRead += page.length;
+      read += page.length;
+      if (read >= size) {
+        read = 0;
+        this.progress();
+        this.checkAborted();
+      }
+    }
     return keys;
   }
 
   /** Rows of `scope` whose key is not in `keys` are marked deleted; `state` is saved with them. */
   private async reconcile(
     scope: Record<string, unknown>,
-    keys: DestinationRow[],
+    keys: EncodedRows,
     partition: string,
     state: PartitionState,
   ): Promise<void> {
-    const deleted = await markDeleted(this.pg, this.target, {
-      scope,
-      keys,
-      mode: this.bound.statement.options.deletePolicy,
-      checkpoint: (client) => saveState(client, this.target.schema, this.target.table, partition, state),
-    });
+    const deleted = await this.db((client) =>
+      markDeleted(client, this.target, {
+        scope,
+        keys,
+        mode: this.bound.statement.options.deletePolicy,
+        checkpoint: (tx) => saveState(tx, this.target.schema, this.target.table, partition, state),
+      }),
+    );
     this.counts.deleted += deleted;
   }
 
   /** Grouped statements: rows that pass WHERE go to the staging table, for `replaceResult`. */
   private async stage(request: ReadRequest): Promise<void> {
-    await this.stream(request, async (rows) => {
-      if (rows.loaded.length > 0) await stageRows(this.pg, this.target, rows.loaded);
-    });
+    await this.stream(
+      request,
+      async (batch) => {
+        if (batch.count > 0) await this.db((client) => stageRows(client, this.target, batch));
+      },
+      { batch: () => stagingBatchFor(this.target) },
+    );
   }
 
   async replaceResult(): Promise<void> {
     const aggregation = this.plan.aggregation;
     if (!aggregation) return;
-    const result = await replaceFromStaging(this.pg, this.target, aggregation);
+    const result = await this.db((client) => replaceFromStaging(client, this.target, aggregation));
     this.counts.inserted += result.inserted;
     this.counts.deleted += result.deleted;
     this.counts.unchanged += result.unchanged;
@@ -436,18 +488,20 @@ class TaskRun {
     scope: Record<string, unknown>,
     extra: PartitionState = {},
   ) {
-    const keys: DestinationRow[] = [];
-    await this.stream(request, async (rows) => {
-      for (const row of rows.loaded) keys.push(this.keyOf(row));
-      await this.load(rows.loaded);
+    const keys = keysFor(this.target);
+    await this.stream(request, (batch) => this.load(batch), {
+      onRow: (_, out) => {
+        if (out) keys.add(out);
+      },
     });
-    const deleted = await markDeleted(this.pg, this.target, {
-      scope,
-      keys,
-      mode: this.bound.statement.options.deletePolicy,
-      checkpoint: (client) =>
-        saveState(client, this.target.schema, this.target.table, partition, { ...extra }),
-    });
+    const deleted = await this.db((client) =>
+      markDeleted(client, this.target, {
+        scope,
+        keys,
+        mode: this.bound.statement.options.deletePolicy,
+        checkpoint: (tx) => saveState(tx, this.target.schema, this.target.table, partition, { ...extra }),
+      }),
+    );
     this.counts.deleted += deleted;
   }
 
@@ -499,8 +553,8 @@ class TaskRun {
       return;
     }
     const extraParams = state.heads ? { include, exclude: [...oldHashes] } : {};
-    await this.stream({ ...request, extraParams }, async (rows, last) => {
-      await this.load(rows.loaded, async (client) => {
+    await this.stream({ ...request, extraParams }, async (batch, last) => {
+      await this.load(batch, async (client) => {
         if (!last) return;
         await markGone(client);
         await saveState(client, this.target.schema, this.target.table, partition, next);
@@ -538,25 +592,30 @@ class TaskRun {
     const parentColumn = this.bound.columns.find((c) => c.sourceColumn === level.column);
     for (const p of parents) {
       this.checkAborted();
-      const rows: DestinationRow[] = [];
-      await this.stream({ ...request, parentKeys: [p.key] }, async (batch) => {
-        rows.push(...batch.loaded);
+      const keys = keysFor(this.target);
+      // One batch per parent: its children and its checkpoint commit together.
+      await this.stream({ ...request, parentKeys: [p.key] }, (batch) => this.load(batch), {
+        size: Number.POSITIVE_INFINITY,
+        onRow: (_, out) => {
+          if (out) keys.add(out);
+        },
       });
-      await this.load(rows);
       const scope = this.scopeFor({
         RepositoryUuid: repo.uuid,
         ...(parentColumn ? { [level.column]: parentColumn.type === "integer" ? Number(p.key) : p.key } : {}),
       });
-      const deleted = await markDeleted(this.pg, this.target, {
-        scope,
-        keys: rows.map((r) => this.keyOf(r)),
-        mode: this.bound.statement.options.deletePolicy,
-        checkpoint: (client) =>
-          saveState(client, this.target.schema, this.target.table, partition, {
-            ...state,
-            cursor: p.changed,
-          }),
-      });
+      const deleted = await this.db((client) =>
+        markDeleted(client, this.target, {
+          scope,
+          keys,
+          mode: this.bound.statement.options.deletePolicy,
+          checkpoint: (tx) =>
+            saveState(tx, this.target.schema, this.target.table, partition, {
+              ...state,
+              cursor: p.changed,
+            }),
+        }),
+      );
       this.counts.deleted += deleted;
     }
     // Children of parents that are gone (a deleted pull request's comments), on the reconciliation
@@ -575,58 +634,85 @@ class TaskRun {
       }
     }
     const typed = (key: string) => (parentColumn.type === "integer" ? Number(key) : key);
-    const deleted = await markDeleted(this.pg, this.target, {
-      scope: this.scopeFor({ RepositoryUuid: repo.uuid }),
-      keys: live.map((key) => ({ [parentColumn.destinationName]: typed(key) })),
-      matchColumns: [parentColumn.destinationName],
-      mode: this.bound.statement.options.deletePolicy,
-      checkpoint: (client) =>
-        saveState(client, this.target.schema, this.target.table, partition, {
-          ...state,
-          cursor: parents.at(-1)?.changed ?? state.cursor,
-          reconciledAt: startedAt,
-        }),
-    });
+    const deleted = await this.db((client) =>
+      markDeleted(client, this.target, {
+        scope: this.scopeFor({ RepositoryUuid: repo.uuid }),
+        keys: live.map((key) => ({ [parentColumn.destinationName]: typed(key) })),
+        matchColumns: [parentColumn.destinationName],
+        mode: this.bound.statement.options.deletePolicy,
+        checkpoint: (tx) =>
+          saveState(tx, this.target.schema, this.target.table, partition, {
+            ...state,
+            cursor: parents.at(-1)?.changed ?? state.cursor,
+            reconciledAt: startedAt,
+          }),
+      }),
+    );
     this.counts.deleted += deleted;
   }
 
-  /** Reads in batches of BatchSize; `last` marks the final (possibly empty) batch. */
+  /**
+   * Reads in batches of `size` rows read (BatchSize by default), encoded for COPY as they arrive;
+   * `onRow` sees every row read and what it became (undefined where WHERE rejects it); `last` marks the
+   * final (possibly empty) batch. The next batch is read while the previous one loads, and handed over
+   * only once that load has finished, so a partition's batches and checkpoints commit in order.
+   */
   private async stream(
     request: ReadRequest,
-    onBatch: (rows: { source: SourceRow[]; loaded: DestinationRow[] }, last: boolean) => Promise<void>,
+    onBatch: (batch: EncodedRows, last: boolean) => Promise<void>,
+    options: {
+      onRow?: (row: SourceRow, out: DestinationRow | undefined) => void;
+      size?: number;
+      batch?: () => EncodedRows;
+    } = {},
   ): Promise<void> {
-    const size = this.bound.statement.options.batchSize;
-    let source: SourceRow[] = [];
-    let loaded: DestinationRow[] = [];
-    for await (const row of readTable(this.client, request)) {
-      this.counts.rowsRead++;
-      source.push(row);
-      const out = this.toRow(row);
-      if (out) loaded.push(out);
-      if (source.length >= size) {
-        await onBatch({ source, loaded }, false);
-        source = [];
-        loaded = [];
-        this.progress();
-        this.checkAborted();
+    const size = options.size ?? this.bound.statement.options.batchSize;
+    const newBatch = options.batch ?? (() => batchFor(this.target));
+    let loading: Promise<void> = Promise.resolve();
+    let failed = false;
+    const handOver = async (batch: EncodedRows, last: boolean) => {
+      await loading;
+      loading = onBatch(batch, last);
+      loading.catch(() => {
+        failed = true;
+      });
+    };
+    let batch = newBatch();
+    let read = 0;
+    try {
+      for await (const page of readPages(this.client, request)) {
+        if (failed) break;
+        for (const row of page) {
+          this.counts.rowsRead++;
+          const out = this.toRow(row);
+          options.onRow?.(row, out);
+          if (out) batch.add(out);
+          if (++read >= size) {
+            await handOver(batch, false);
+            batch = newBatch();
+            read = 0;
+            this.progress();
+            this.checkAborted();
+          }
+        }
       }
+    } catch (error) {
+      await loading.catch(() => {});
+      throw error;
     }
-    await onBatch({ source, loaded }, true);
+    await handOver(batch, true);
+    await loading;
     this.progress();
   }
 
   private async load(
-    rows: DestinationRow[],
+    rows: EncodedRows | DestinationRow[],
     checkpoint?: (client: pg.ClientBase) => Promise<void>,
   ): Promise<void> {
-    const result = await loadBatch(this.pg, this.target, rows, checkpoint);
+    const result = await this.db((client) => loadBatch(client, this.target, rows, checkpoint));
     this.counts.inserted += result.inserted;
     this.counts.updated += result.updated;
     this.counts.unchanged += result.unchanged;
-  }
-
-  private keyOf(row: DestinationRow): DestinationRow {
-    return Object.fromEntries(this.keyNames.map((k) => [k, row[k]]));
   }
 
   /** Deletion scope by destination column name, for the scope columns the statement selected. */
@@ -648,7 +734,7 @@ class TaskRun {
   }
 
   private checkAborted(): void {
-    if (this.input.signal?.aborted)
+    if (this.input.signal?.aborted || this.stopped.aborted)
       throw new BitbridgeError("RUN_CANCELLED", "The run was cancelled.", {}, 409);
   }
 }

@@ -54,6 +54,7 @@ export class ODataService {
   private readonly limiter = new RateLimiter();
   private readonly tokens: SkipTokens;
   private cached?: { model: EdmModel; version: string; checked: number };
+  private readonly lastUse = new Map<string, number>();
 
   constructor(private readonly options: ODataServiceOptions) {
     this.auth = new Authenticator(options.app, options.credentialTtlMs);
@@ -61,8 +62,20 @@ export class ODataService {
   }
 
   async handle(request: ODataRequest): Promise<ODataResponse> {
+    return this.answer(request, false);
+  }
+
+  /**
+   * Answers as `handle` does, but without authentication or rate limit: for callers in this process that
+   * have authenticated the user themselves (the REST API's previews). The HTTP front never calls it.
+   */
+  async handleTrusted(request: ODataRequest): Promise<ODataResponse> {
+    return this.answer(request, true);
+  }
+
+  private async answer(request: ODataRequest, trusted: boolean): Promise<ODataResponse> {
     try {
-      return await this.route(request);
+      return await this.route(request, trusted);
     } catch (error) {
       const known = error instanceof ODataError ? error : queryError(error);
       if (known) return errorResponse(known);
@@ -71,19 +84,33 @@ export class ODataService {
     }
   }
 
+  /** Notes when a credential was last used, at most once a minute each, without delaying the answer. */
+  private recordUse(username: string): void {
+    const now = Date.now();
+    if (now - (this.lastUse.get(username) ?? 0) < 60_000) return;
+    if (this.lastUse.size > 10_000) this.lastUse.clear();
+    this.lastUse.set(username, now);
+    this.options.app
+      .query("UPDATE bitbridge.odata_credentials SET last_used_at = now() WHERE username = $1", [username])
+      .catch(() => undefined);
+  }
+
   /** Forget the cached model (after sharing or unsharing in this process). */
   invalidate(): void {
     this.cached = undefined;
   }
 
-  private async route(request: ODataRequest): Promise<ODataResponse> {
+  private async route(request: ODataRequest, trusted: boolean): Promise<ODataResponse> {
     const version = header(request, "odata-maxversion");
     if (version && Number.parseFloat(version) < 4)
       throw new ODataError(400, "UnsupportedVersion", `This service speaks OData 4.0, not ${version}`);
-    const user = await this.auth.check(header(request, "authorization"));
-    if (!user) return unauthorized();
-    const wait = this.limiter.take(user.username, user.requestsPerHour);
-    if (wait > 0) return tooManyRequests(wait);
+    if (!trusted) {
+      const user = await this.auth.check(header(request, "authorization"));
+      if (!user) return unauthorized();
+      const wait = this.limiter.take(user.username, user.requestsPerHour);
+      if (wait > 0) return tooManyRequests(wait);
+      this.recordUse(user.username);
+    }
     const { path, query } = splitUrl(request.url);
     if (!path.startsWith(ODATA_ROOT)) throw notFound(`No resource at ${path}`);
     const resource = path.slice(ODATA_ROOT.length).replace(/^\/+/, "");

@@ -4,7 +4,7 @@ import { APP_SCHEMA } from "../app/migrations.js";
 import type { ConnectionStore } from "../engine/connection-store.js";
 import { runJob } from "../engine/runs.js";
 import { type Queue, RUN_QUEUE, type RunRequest } from "./queue.js";
-import { reapDeadRuns } from "./reaper.js";
+import { reapDeadRuns, requeueLostRuns } from "./reaper.js";
 import { ScheduleStore } from "./schedules.js";
 
 const S = APP_SCHEMA;
@@ -52,8 +52,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
   const handle = async (request: RunRequest): Promise<void> => {
     if (draining) {
-      // Fetched while stopping: hand it back untouched.
-      await queue.enqueue(request);
+      // Fetched while stopping: hand it back untouched (the same QUEUED run, when it has one).
+      await queue.enqueueRun(request);
       return;
     }
     const run: ActiveRun = { request, controller: new AbortController() };
@@ -63,6 +63,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         trigger: request.trigger,
         full: request.full === true,
         signal: run.controller.signal,
+        ...(request.tasks && request.tasks.length > 0 && { tasks: request.tasks }),
+        ...(request.runId !== undefined && { runId: request.runId }),
         onRunStart: async (runId) => {
           run.runId = runId;
           await pool.query(`UPDATE ${S}.runs SET heartbeat_at = now(), attempt = $2 WHERE id = $1`, [
@@ -74,15 +76,25 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       log(
         `Run ${summary.runId} of job ${request.job} (${request.trigger}, attempt ${request.attempt}): ${summary.status}${summary.error ? `: ${summary.error}` : ""}`,
       );
-      if (summary.status === "CANCELLED" && draining) {
-        await queue.enqueue(request);
-        log(`Run of job ${request.job} enqueued again for another worker.`);
+      if (summary.status === "CANCELLED" && draining && !(await cancelRequested(pool, summary.runId))) {
+        const { runId: _cancelled, ...again } = request;
+        const queued = await queue.enqueueRun(again);
+        log(`Run of job ${request.job} enqueued again for another worker (run ${queued.runId}).`);
       }
     } catch (error) {
-      // The job was removed, or the application database is unreachable: nothing to retry here.
-      log(
-        `Run of job ${request.job} could not start: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      // The job lost its tasks, was removed, or the application database is unreachable: nothing to retry.
+      const message = error instanceof Error ? error.message : String(error);
+      log(`Run of job ${request.job} could not start: ${message}`);
+      // A queued run left QUEUED would look pending forever; a cancelled or taken one is not touched.
+      if (request.runId !== undefined) {
+        await pool
+          .query(
+            `UPDATE ${S}.runs SET status = 'FAILED', started_at = now(), finished_at = now(), error = $2
+              WHERE id = $1 AND status = 'QUEUED'`,
+            [request.runId, `The run could not start: ${message}`],
+          )
+          .catch(() => {});
+      }
     } finally {
       active.delete(run);
     }
@@ -90,15 +102,18 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
   const workerIds: string[] = [];
   for (let i = 0; i < options.concurrency; i++) {
-    workerIds.push(
-      await queue.boss.work<RunRequest>(
-        RUN_QUEUE,
-        { batchSize: 1, pollingIntervalSeconds: options.pollSeconds },
-        async (jobs: PgBoss.Job<RunRequest>[]) => {
-          for (const job of jobs) await handle(job.data);
-        },
-      ),
+    let id = "";
+    id = await queue.boss.work<RunRequest>(
+      RUN_QUEUE,
+      { batchSize: 1, pollingIntervalSeconds: options.pollSeconds },
+      async (jobs: PgBoss.Job<RunRequest>[]) => {
+        for (const job of jobs) await handle(job.data);
+        // pg-boss waits out the polling interval even after a run, which capped a worker at one run per
+        // interval; after a run there may be more waiting, so it looks again at once.
+        if (jobs.length > 0 && !draining) queue.boss.notifyWorker(id);
+      },
     );
+    workerIds.push(id);
   }
 
   const heartbeat = every(
@@ -136,6 +151,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       for (const r of await reapDeadRuns(pool, queue, options)) {
         log(
           `Run ${r.runId} of job ${r.job} lost its worker: marked FAILED${r.retryAttempt === undefined ? "" : `, retry enqueued (attempt ${r.retryAttempt})`}.`,
+        );
+      }
+      for (const r of await requeueLostRuns(pool, queue, options)) {
+        log(
+          `Run ${r.runId} of job ${r.job} was taken from the queue by a worker that died before starting it: queued again.`,
         );
       }
     },
@@ -182,6 +202,15 @@ function every(
       await running;
     },
   };
+}
+
+/** Whether someone asked for the run's cancellation (then a drain must not run it again). */
+async function cancelRequested(pool: pg.Pool, runId: number): Promise<boolean> {
+  const row = await pool.query<{ requested: boolean }>(
+    `SELECT cancel_requested_at IS NOT NULL AS requested FROM ${S}.runs WHERE id = $1`,
+    [runId],
+  );
+  return row.rows[0]?.requested === true;
 }
 
 /** Resolves true when `active` is empty, false after `timeoutMs`. */

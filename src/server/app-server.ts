@@ -1,8 +1,10 @@
 import type pg from "pg";
-import { buildApi, defaultWebRoot } from "../api/app.js";
+import { buildApi, defaultWebRoot, type RouteModule } from "../api/app.js";
+import { ensureAdmin } from "../api/auth/admin.js";
 import type { ApiContext } from "../api/context.js";
 import { API_ROUTES } from "../api/routes/index.js";
 import type { AppDatabase } from "../app/database.js";
+import { openPublishedDatabase } from "../cli/published-database.js";
 import type { ConnectionStore } from "../engine/connection-store.js";
 import { ODataService } from "../odata/service.js";
 import { ShareStore } from "../odata/shares.js";
@@ -14,6 +16,8 @@ export interface AppServerOptions {
   readonly connections: ConnectionStore;
   /** The published database (a read-only pool) and how to describe it. */
   readonly published: { readonly pool: pg.Pool; readonly description: string };
+  /** How the published database was chosen (`--database`), to open a writable pool to it for sharing. */
+  readonly publishedSpec?: string;
   /** HMAC key of OData `$skiptoken`s. */
   readonly tokenKey: Buffer;
   readonly port: number;
@@ -21,6 +25,12 @@ export interface AppServerOptions {
   /** Public URL of the OData root for links (default: from each request's Host). */
   readonly baseUrl?: string;
   readonly log: (line: string) => void;
+  /** The first admin's password (default BITBRIDGE_ADMIN_PASSWORD); else one is generated. */
+  readonly adminPassword?: string;
+  /** The API's route modules (default API_ROUTES). */
+  readonly routes?: readonly RouteModule[];
+  /** Where a generated admin password is shown, once (default: standard output). */
+  readonly announce?: (line: string) => void;
 }
 
 export interface RunningAppServer {
@@ -32,6 +42,11 @@ export interface RunningAppServer {
 /** One port for the web UI (`/`), the REST API (`/api`) and OData (`/odata/v4`). */
 export async function startAppServer(options: AppServerOptions): Promise<RunningAppServer> {
   const { db, connections, published, log } = options;
+  await ensureAdmin(
+    db.pool,
+    options.adminPassword ?? process.env.BITBRIDGE_ADMIN_PASSWORD,
+    options.announce ?? ((line) => process.stdout.write(`${line}\n`)),
+  );
   const shares = new ShareStore(db.pool, published.pool);
   const odata = new ODataService({
     app: db.pool,
@@ -46,6 +61,9 @@ export async function startAppServer(options: AppServerOptions): Promise<Running
     db,
     connections,
     published,
+    openPublishedAdmin: async () =>
+      (await openPublishedDatabase(db, connections, options.publishedSpec, 1, false)).pool,
+    ...(options.baseUrl !== undefined && { odataUrl: options.baseUrl }),
     shares,
     odata,
     queue: () => {
@@ -56,7 +74,7 @@ export async function startAppServer(options: AppServerOptions): Promise<Running
     },
     log,
   };
-  const api = await buildApi(ctx, { routes: API_ROUTES, webRoot: defaultWebRoot() });
+  const api = await buildApi(ctx, { routes: options.routes ?? API_ROUTES, webRoot: defaultWebRoot() });
   const http = await startHttpServer({ odata, api, port: options.port, host: options.host });
   return {
     http,

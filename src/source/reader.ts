@@ -41,6 +41,14 @@ export interface ReadRequest {
 
 /** Reads a table's rows with as few requests as the API allows; stops when the consumer stops. */
 export async function* readTable(client: BitbucketClient, request: ReadRequest): AsyncGenerator<SourceRow> {
+  for await (const page of readPages(client, request)) yield* page;
+}
+
+/**
+ * `readTable` a page at a time: a consumer that handles a page without awaiting saves the promises of
+ * a hop per row, and the page's objects die young.
+ */
+export async function* readPages(client: BitbucketClient, request: ReadRequest): AsyncGenerator<SourceRow[]> {
   const { table } = request;
   const level = table.def.level;
   if (level.kind === "account") {
@@ -66,7 +74,7 @@ export async function* readTable(client: BitbucketClient, request: ReadRequest):
   const repositories = request.knownRepositories
     ? fromArray(request.knownRepositories)
     : repositoriesOf(client, workspace, request.repositories, request.repositoryUuid ?? true);
-  const perRepository = async function* (repo: Repository): AsyncGenerator<SourceRow> {
+  const perRepository = async function* (repo: Repository): AsyncGenerator<SourceRow[]> {
     const params = { workspace, repo_slug: repo.slug ?? "" };
     const ctx: RowContext = { workspace, repositorySlug: repo.slug, repositoryUuid: repo.uuid };
     if (level.kind === "repository") {
@@ -81,7 +89,7 @@ export async function* readTable(client: BitbucketClient, request: ReadRequest):
     }
   };
   // One repository (the task runner reads each on its own) needs no merging: the race between
-  // generators costs a few promises per row.
+  // generators costs a few promises per page.
   const only = request.knownRepositories?.length === 1 ? request.knownRepositories[0] : undefined;
   if (only) yield* perRepository(only);
   else yield* mergeConcurrently(repositories, perRepository, request.concurrency ?? 4);
@@ -130,9 +138,11 @@ async function parentKeysOf(
   if (!parent || !column?.field) throw new Error(`catalog: bad parent ${parentName}.${level.parentColumn}`);
   const keys: string[] = [];
   const request: ReadRequest = { table: parent, fields: [column.field] };
-  for await (const row of listRows(client, request, parent.def.path, params, ctx, level.parentParams)) {
-    const key = column.get(row.item, ctx);
-    if (key !== undefined && key !== null) keys.push(String(key));
+  for await (const page of listRows(client, request, parent.def.path, params, ctx, level.parentParams)) {
+    for (const row of page) {
+      const key = column.get(row.item, ctx);
+      if (key !== undefined && key !== null) keys.push(String(key));
+    }
   }
   return keys;
 }
@@ -144,10 +154,10 @@ async function* listRows(
   params: Record<string, string>,
   ctx: RowContext,
   extraParams?: QueryParams,
-): AsyncGenerator<SourceRow> {
+): AsyncGenerator<SourceRow[]> {
   const query = listQuery(request, extraParams);
   for await (const page of client.pages(fillPath(template, params), query)) {
-    for (const item of page.values) yield { item, ctx };
+    yield page.values.map((item) => ({ item, ctx }));
   }
 }
 
@@ -156,7 +166,7 @@ async function* lookupRows(
   request: ReadRequest,
   params: Record<string, string>,
   ctx: RowContext,
-): AsyncGenerator<SourceRow> {
+): AsyncGenerator<SourceRow[]> {
   const lookup = request.table.def.lookup;
   if (!lookup) return;
   for (const key of request.keys ?? []) {
@@ -165,7 +175,7 @@ async function* lookupRows(
         fillPath(lookup.path, { ...params, [lookup.param]: key }),
         lookupQuery(request),
       );
-      yield { item, ctx };
+      yield [{ item, ctx }];
     } catch (error) {
       // A key that does not exist is simply no row, as `WHERE Id = 404` would be on a scan.
       if (error instanceof BitbridgeError && error.code === "BITBUCKET_NOT_FOUND") continue;

@@ -1,8 +1,22 @@
 import { describe, expect, it } from "vitest";
-import { BudgetRegistry, HOUR_MS, limit, pool, RollingWindowBudget } from "../../src/bitbucket/budget.js";
+import { migrate } from "../../src/app/database.js";
+import {
+  BudgetRegistry,
+  credentialHash,
+  DatabaseBudget,
+  type DatabaseBudgetOptions,
+  HOUR_MS,
+  limit,
+  pool,
+  RollingWindowBudget,
+} from "../../src/bitbucket/budget.js";
 import { backoffDelay, parseRetryAfter } from "../../src/bitbucket/retry.js";
 import { encodeQuery, endpointKey, resolveUrl } from "../../src/bitbucket/urls.js";
+import { useTestDatabase } from "../support/postgres.js";
 import { fakeTime, rejection } from "./helpers.js";
+
+const db = await useTestDatabase("budget");
+await migrate(db.pool);
 
 describe("RollingWindowBudget", () => {
   it("lets the limit through at once, then waits for the oldest request to leave the window", async () => {
@@ -194,5 +208,103 @@ describe("BudgetRegistry", () => {
     const a = registry.for("api_token:jane@example.com", 10);
     expect(registry.for("api_token:jane@example.com", 99)).toBe(a);
     expect(registry.for("oauth:abc", 10)).not.toBe(a);
+  });
+});
+
+describe("DatabaseBudget", () => {
+  let n = 0;
+  /** Options of a fresh credential with a limit of 10 and blocks of 3; each budget made from them is a holder (a process). */
+  const credential = (options: Partial<DatabaseBudgetOptions> = {}): DatabaseBudgetOptions => ({
+    pool: db.pool,
+    credentialKey: `api_token:budget-${++n}@example.com`,
+    limitPerHour: 10,
+    blockSize: 3,
+    pollMs: 20,
+    ...options,
+  });
+  const spent = async (options: DatabaseBudgetOptions) =>
+    Number(
+      (
+        await db.pool.query<{ n: string }>(
+          "SELECT coalesce(sum(coalesce(used, size)), 0) AS n FROM bitbridge.request_budget_blocks WHERE credential = $1",
+          [credentialHash(options.credentialKey)],
+        )
+      ).rows[0]?.n,
+    );
+  /** A new holder takes all it can within `ms`, then gives back its rest; returns how many it got. */
+  const drain = async (options: DatabaseBudgetOptions, ms = 400) => {
+    const holder = new DatabaseBudget({ ...options, signal: AbortSignal.timeout(ms) });
+    let got = 0;
+    try {
+      for (;;) {
+        await holder.acquire();
+        got++;
+      }
+    } catch {
+      // the signal ended the wait for budget
+    }
+    await holder.release();
+    return got;
+  };
+
+  it("shares one limit between holders, in blocks, and stores only a hash of the credential", async () => {
+    const options = credential();
+    const a = new DatabaseBudget(options);
+    const b = new DatabaseBudget(options);
+    for (let i = 0; i < 4; i++) {
+      await a.acquire();
+      await b.acquire();
+    }
+    // 8 sent: blocks of 3 for a, b, a, then only 1 was left for b's second block; none is free now.
+    const blocks = await db.pool.query<{ size: number }>(
+      "SELECT size FROM bitbridge.request_budget_blocks WHERE credential = $1 ORDER BY id",
+      [credentialHash(options.credentialKey)],
+    );
+    expect(blocks.rows.map((r) => r.size)).toEqual([3, 3, 3, 1]);
+    expect(await drain(options)).toBe(0);
+    await a.release();
+    await b.release();
+    expect(await spent(options)).toBe(8);
+    expect(await drain(options)).toBe(2);
+    expect(await spent(options)).toBe(10);
+    const named = await db.pool.query(
+      "SELECT 1 FROM bitbridge.request_budget_blocks WHERE credential LIKE '%@%' OR credential LIKE '%budget%'",
+    );
+    expect(named.rowCount).toBe(0);
+  });
+
+  it("gives back what an idle holder reserved and did not use", async () => {
+    const options = credential({ idleReturnMs: 50 });
+    const a = new DatabaseBudget(options);
+    await a.acquire();
+    expect(await spent(options)).toBe(3);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await spent(options)).toBe(1);
+    expect(await drain(options)).toBe(9);
+  });
+
+  it("counts a dead holder's block in full until it leaves the window; an expired lease is not used", async () => {
+    const options = credential({ leaseMs: 600, windowMs: 1500, marginMs: 0, idleReturnMs: 60_000 });
+    const a = new DatabaseBudget(options);
+    await a.acquire(); // then a dies: its block of 3 is never closed
+    expect(await drain(options)).toBe(7);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    // a's lease ended: a needs a new block rather than sending its 2 left, and none is free.
+    const late = new DatabaseBudget({ ...options, signal: AbortSignal.timeout(200) });
+    expect((await rejection(late.acquire())).name).toBe("TimeoutError");
+    expect(await spent(options)).toBe(10);
+    // An hour (here 1.5 s) after their last possible request, the blocks leave the window.
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+    expect(await drain(options)).toBe(10);
+  });
+
+  it("ends a wait for budget when its signal aborts", async () => {
+    const options = credential();
+    expect(await drain(options)).toBe(10);
+    const controller = new AbortController();
+    const waiting = new DatabaseBudget({ ...options, signal: controller.signal });
+    const pending = waiting.acquire();
+    setTimeout(() => controller.abort(new Error("cancelled")), 100);
+    expect((await rejection(pending)).message).toBe("cancelled");
   });
 });

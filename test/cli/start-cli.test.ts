@@ -89,6 +89,36 @@ describe("bitbridge start (the README's main job)", () => {
     );
     expect(body["@odata.count"]).toBe(live.rows[0].n);
     expect(body.value).toHaveLength(3);
+
+    // The web UI's admin was created with a password shown once; a run started through the API is
+    // taken by the main job's worker; the simulator has an OAuth consumer for Connect to Bitbucket.
+    const origin = /Web UI and REST API: (\S+)\//.exec(stdout)?.[1];
+    const adminPassword = /Created web user admin, password (\S+) /.exec(stdout)?.[1];
+    expect(origin, stdout).toBeDefined();
+    expect(adminPassword, stdout).toBeDefined();
+    expect(stdout).toMatch(/AuthScheme=OAuth, OAuthClientId=\S+, OAuthClientSecret=\S+, Url=http/);
+    const login = await fetch(`${origin}/api/session`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "admin", password: adminPassword }),
+    });
+    expect(login.status).toBe(200);
+    const { csrfToken } = (await login.json()) as { csrfToken: string };
+    const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    const started = await fetch(`${origin}/api/jobs/bitbucket-all/runs`, {
+      method: "POST",
+      headers: { "content-type": "application/json", cookie, "x-csrf-token": csrfToken },
+      body: "{}",
+    });
+    expect(started.status, await started.clone().text()).toBe(202);
+    const { runId } = (await started.json()) as { runId: number };
+    let status = "QUEUED";
+    for (let i = 0; i < 120 && ["QUEUED", "RUNNING"].includes(status); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const run = await fetch(`${origin}/api/runs/${runId}`, { headers: { cookie } });
+      status = ((await run.json()) as { status: string }).status;
+    }
+    expect(status).toBe("SUCCEEDED");
     child.kill("SIGINT");
     expect(await closed).toBe(0);
   }, 180_000);

@@ -69,6 +69,19 @@ describe("ensureTable", () => {
     expect(again).toMatchObject({ created: false, addedColumns: [], extraColumns: [], alteredColumns: [] });
   });
 
+  it("first loads of several tables into one new schema at once all succeed", async () => {
+    // Each round is a schema nobody created yet: the race is only on its very first tables.
+    for (let round = 0; round < 5; round++) {
+      const schema = `race_${round}`;
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          ensure({ schema, table: `T${i}`, columns: ALL_TYPES, primaryKey: ["Id"] }),
+        ),
+      );
+      expect(results.every((r) => r.created)).toBe(true);
+    }
+  });
+
   it("keeps source names with the source naming policy (quoted identifiers)", async () => {
     const result = await ensure({
       schema: "Mixed Case",

@@ -1,6 +1,15 @@
 import type pg from "pg";
 import { describe, expect, it } from "vitest";
-import { ensureTable, loadBatch, type Rows, type TableTarget } from "../../src/destination/postgres/index.js";
+import {
+  batchFor,
+  EncodedRows,
+  ensureTable,
+  keysFor,
+  loadBatch,
+  markDeleted,
+  type Rows,
+  type TableTarget,
+} from "../../src/destination/postgres/index.js";
 import { useTestDatabase } from "../support/postgres.js";
 
 const db = await useTestDatabase();
@@ -19,8 +28,11 @@ async function prepare(target: TableTarget): Promise<TableTarget> {
   return target;
 }
 
-const load = (target: TableTarget, rows: Rows, checkpoint?: (client: pg.ClientBase) => Promise<void>) =>
-  withClient((client) => loadBatch(client, target, rows, checkpoint));
+const load = (
+  target: TableTarget,
+  rows: Rows | EncodedRows,
+  checkpoint?: (client: pg.ClientBase) => Promise<void>,
+) => withClient((client) => loadBatch(client, target, rows, checkpoint));
 
 const count = async (sql: string) =>
   (await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${sql}`)).rows[0]?.n;
@@ -185,6 +197,68 @@ describe("loadBatch", () => {
       { id: 1, name: "b", count: 4 },
       { id: 2, name: "a", count: 2 },
     ]);
+  });
+
+  it("loads a batch encoded as rows were added, deduplicating only when keys repeat", async () => {
+    const target = await prepare(simple("Encoded"));
+    const batch = batchFor(target);
+    for (let i = 0; i < 3; i++) batch.add({ Id: i, Name: `row ${i}\\ \n`, Count: i });
+    expect(batch.distinct).toBe(true);
+    expect(await load(target, batch)).toEqual({
+      received: 3,
+      duplicates: 0,
+      inserted: 3,
+      updated: 0,
+      unchanged: 0,
+    });
+    expect(() => batch.add({ Id: 9 })).toThrow(/already copied/);
+
+    const repeated = batchFor(target);
+    for (const row of [
+      { Id: 1, Name: "first", Count: 1 },
+      { Id: 1, Name: "last", Count: 2 },
+      { Id: 5, Name: "five", Count: 5 },
+    ])
+      repeated.add(row);
+    expect(repeated.distinct).toBe(false);
+    expect(await load(target, repeated)).toEqual({
+      received: 3,
+      duplicates: 1,
+      inserted: 1,
+      updated: 1,
+      unchanged: 0,
+    });
+    const { rows } = await db.pool.query("SELECT id, name, count FROM load.encoded ORDER BY id");
+    expect(rows).toEqual([
+      { id: 0, name: "row 0\\ \n", count: 0 },
+      { id: 1, name: "last", count: 2 },
+      { id: 2, name: "row 2\\ \n", count: 2 },
+      { id: 5, name: "five", count: 5 },
+    ]);
+  });
+
+  it("refuses rows encoded for other columns", async () => {
+    const target = await prepare(simple("Mismatch"));
+    const other = new EncodedRows([{ source: "Id", type: "integer" }]);
+    other.add({ Id: 1 });
+    await expect(load(target, other)).rejects.toThrow(/encoded for other columns/);
+    expect(await count("load.mismatch")).toBe(0);
+  });
+
+  it("reconciles deletions against an encoded key set", async () => {
+    const target = await prepare(simple("EncodedKeys"));
+    await load(
+      target,
+      [1, 2, 3].map((Id) => ({ Id, Name: `n${Id}`, Count: Id })),
+    );
+    const keys = keysFor(target);
+    keys.add({ Id: 1 });
+    keys.add({ Id: 3 });
+    expect(await withClient((client) => markDeleted(client, target, { scope: {}, keys }))).toBe(1);
+    const { rows } = await db.pool.query(
+      "SELECT id FROM load.encoded_keys WHERE bb_deleted_at IS NOT NULL ORDER BY id",
+    );
+    expect(rows).toEqual([{ id: 2 }]);
   });
 
   it("streams an async iterable of rows", async () => {

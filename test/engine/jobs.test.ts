@@ -151,6 +151,37 @@ describe("job store", () => {
     );
   });
 
+  it("edits a task's statement in place, checked and canonical, keeping its position", async () => {
+    await jobs.create({ name: "edit", source: "bb", destination: "dw" });
+    const [, second] = await jobs.addTask(
+      "edit",
+      "REPLICATE Workspaces; REPLICATE Repositories; REPLICATE Tags",
+    );
+    const before = (await jobs.get("edit")).updatedAt;
+    const edited = await jobs.updateTask("edit", 2, "replicate  Repos select  Name from Repositories;");
+    expect(edited).toMatchObject({
+      id: second?.id,
+      position: 2,
+      statement: "REPLICATE Repos SELECT Name FROM Repositories",
+    });
+    const job = await jobs.get("edit");
+    expect(job.tasks.map((t) => t.statement)).toEqual([
+      "REPLICATE Workspaces",
+      "REPLICATE Repos SELECT Name FROM Repositories",
+      "REPLICATE Tags",
+    ]);
+    expect(job.updatedAt.getTime()).toBeGreaterThanOrEqual(before.getTime());
+
+    const bind = await jobs.updateTask("edit", 1, "REPLICATE W\nSELECT Nme FROM Workspaces").catch((e) => e);
+    expect(bind).toMatchObject({ name: "SqlBindError", line: 2, column: 8 });
+    const two = await jobs.updateTask("edit", 1, "REPLICATE Workspaces; REPLICATE Tags").catch((e) => e);
+    expect(two).toMatchObject({ name: "SqlSyntaxError" });
+    await expect(jobs.updateTask("edit", 4, "REPLICATE Projects")).rejects.toThrow(
+      "Job edit has no task at position 4; its tasks are at positions 1-3.",
+    );
+    expect((await jobs.get("edit")).tasks.map((t) => t.statement)).toEqual(job.tasks.map((t) => t.statement));
+  });
+
   it("refuses to delete a connection a job uses", async () => {
     await jobs.create({ name: "user", source: "bb", destination: "dw" });
     const error = await connections.remove("dw").catch((e) => e);

@@ -210,7 +210,13 @@ describe("schedules", () => {
       return all.every((r) => r.finished_at !== null) ? all : undefined;
     });
     expect(runs.every((r) => r.trigger === "schedule")).toBe(true);
-    expect(runs.filter((r) => r.status !== "SUCCEEDED")).toEqual([]);
+    expect(runs.filter((r) => r.status === "SUCCEEDED").length).toBeGreaterThan(0);
+    // On a loaded machine a run can outlast the 2 s between due times: the next is then SKIPPED, never run
+    // alongside it.
+    for (const r of runs.filter((r) => r.status !== "SUCCEEDED")) {
+      expect(r.status).toBe("SKIPPED");
+      expect(r.error).toMatch(/^Job sched is already running/);
+    }
     // One run per due time: due times are 2 s apart, so runs start about 2 s apart, never together.
     for (let i = 1; i < runs.length; i++) {
       const gap = (runs[i] as RunRow).started_at.getTime() - (runs[i - 1] as RunRow).started_at.getTime();
@@ -223,7 +229,7 @@ describe("workers", () => {
   it("racing on many runs of one job never run it twice at once; the extra runs are SKIPPED", async () => {
     const queued = await runCli(["job", "run", "race", "--queue"], { env });
     expect(queued.code, queued.stderr).toBe(0);
-    expect(queued.stdout).toMatch(/^Queued a run of job race \(queue id [0-9a-f-]+\)/);
+    expect(queued.stdout).toMatch(/^Queued run \d+ of job race \(queue id [0-9a-f-]+\)/);
     for (let i = 0; i < 7; i++) await queue.enqueue({ job: "race", trigger: "api", attempt: 1 });
     const runs = await until("eight finished runs", async () => {
       const all = await runsOf("race");
@@ -262,7 +268,8 @@ describe("workers", () => {
         const runs = await runsOf("victim");
         return runs.length === 2 && runs[1]?.finished_at ? runs : undefined;
       },
-      40_000,
+      // Stale-after, reaping and a whole second run: a loaded 2-core machine needs the slack.
+      90_000,
     );
     expect(dead?.status).toBe("FAILED");
     expect(dead?.error).toMatch(
@@ -274,7 +281,7 @@ describe("workers", () => {
     expect(
       await destKeys("SELECT repository_uuid, hash FROM victim.commits WHERE bb_deleted_at IS NULL"),
     ).toEqual(await sourceKeys("SELECT RepositoryUuid, Hash FROM Commits"));
-  }, 60_000);
+  }, 120_000);
 
   it("SIGTERM lets the current run finish, then the worker exits 0", async () => {
     await queue.enqueue({ job: "drain", trigger: "api", attempt: 1 });
@@ -298,6 +305,13 @@ describe("workers", () => {
     for (const w of idle) w.child.kill("SIGTERM");
     for (const w of idle) expect(await w.exited).toEqual({ code: 0, signal: null });
     const impatient = await startWorkerProcess("--drain-timeout", "0.5");
+    // Slower pages keep the run going well past the drain timeout, however fast the machine.
+    await fetch(`${sim.origin}/_sim/faults`, {
+      method: "PUT",
+      body: JSON.stringify({
+        endpoints: { "/repositories/{workspace}/{repo_slug}/commits": { latencyMs: 600 } },
+      }),
+    });
     await queue.enqueue({ job: "impatient", trigger: "api", attempt: 1 });
     await until("the impatient run to start", async () =>
       (await runsOf("impatient")).find((r) => r.status === "RUNNING"),

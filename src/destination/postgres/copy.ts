@@ -35,15 +35,85 @@ export async function copyRows(
   client: pg.ClientBase,
   copySql: string,
   columns: readonly CopyColumn[],
-  rows: Rows,
+  rows: Rows | EncodedRows,
   extra?: (index: number) => string,
 ): Promise<number> {
+  let source: Iterable<Buffer> | AsyncIterable<Buffer>;
+  if (rows instanceof EncodedRows) {
+    // Checked before the COPY starts: a connection left inside COPY would hang its next query.
+    if (!rows.encodes(columns))
+      throw new Error(`rows encoded for other columns than ${columns.map((c) => c.source).join(", ")}`);
+    source = rows.buffers();
+  } else {
+    const chunks = new Chunks(columns, extra);
+    // An array (the usual batch) is walked without an await per row.
+    source = Symbol.asyncIterator in rows ? chunks.fromAsync(rows) : chunks.from(rows);
+  }
   const stream = client.query(copyFrom(copySql));
-  const chunks = new Chunks(columns, extra);
-  // An array (the usual batch) is walked without an await per row.
-  const source = Symbol.asyncIterator in rows ? chunks.fromAsync(rows) : chunks.from(rows);
   await pipeline(Readable.from(source, { objectMode: false }), stream);
   return stream.rowCount;
+}
+
+/**
+ * Rows turned into COPY text as they arrive, so a batch is held as a few buffers instead of thousands
+ * of objects: the rows die young, which keeps garbage collection cheap and memory at the size of the
+ * text. Whether the keys are distinct is judged on the way, as `distinctKeys` does.
+ */
+export class EncodedRows {
+  private readonly chunks: Buffer[] = [];
+  private readonly text: Chunks;
+  private readonly keyText: ((row: Row) => string | undefined) | undefined;
+  private seen: Set<string> | undefined = new Set();
+  private finished = false;
+  count = 0;
+
+  /** `key` empty: distinctness is not tracked (`distinct` answers false). */
+  constructor(
+    private readonly columns: readonly CopyColumn[],
+    key: readonly CopyColumn[] = [],
+    extra?: (index: number) => string,
+  ) {
+    this.text = new Chunks(columns, extra);
+    this.keyText = keyTexter(key);
+    if (!this.keyText) this.seen = undefined;
+  }
+
+  add(row: Row): void {
+    if (this.finished) throw new Error("rows added to a batch already copied");
+    const full = this.text.add(row);
+    if (full) this.chunks.push(full);
+    this.count++;
+    if (this.seen) {
+      const text = (this.keyText as (row: Row) => string | undefined)(row);
+      if (text === undefined || this.seen.has(text)) this.seen = undefined;
+      else this.seen.add(text);
+    }
+  }
+
+  /** No two rows share a key (false when not known). */
+  get distinct(): boolean {
+    return this.seen !== undefined;
+  }
+
+  /** Whether these rows were encoded for `columns` (same sources and types, in order). */
+  encodes(columns: readonly CopyColumn[]): boolean {
+    return (
+      columns.length === this.columns.length &&
+      columns.every((c, i) => c.source === this.columns[i]?.source && c.type === this.columns[i]?.type)
+    );
+  }
+
+  /** The COPY text; no row can be added after. */
+  buffers(): readonly Buffer[] {
+    if (!this.finished) {
+      this.finished = true;
+      const last = this.text.rest();
+      if (last) this.chunks.push(last);
+      // The keys' texts are judged: only the answer is kept.
+      this.seen = this.seen && new Set();
+    }
+    return this.chunks;
+  }
 }
 
 /** Rows to COPY text lines, written as UTF-8 into buffers of CHUNK_BYTES. */
@@ -78,8 +148,13 @@ class Chunks {
     if (this.used > 0) yield this.take();
   }
 
+  /** The chunk being filled, if it holds anything. */
+  rest(): Buffer | undefined {
+    return this.used > 0 ? this.take() : undefined;
+  }
+
   /** Writes the row's line; returns the previous chunk when the line did not fit beside it. */
-  private add(row: Row): Buffer | undefined {
+  add(row: Row): Buffer | undefined {
     const { sources, encoders } = this;
     let line = "";
     for (let i = 0; i < sources.length; i++) {
@@ -112,24 +187,35 @@ class Chunks {
  * answers false, meaning "not known".
  */
 export function distinctKeys(rows: readonly Row[], key: readonly CopyColumn[]): boolean {
-  if (key.length === 0 || key.some((c) => c.type !== "string" && c.type !== "integer" && c.type !== "bigint"))
-    return false;
-  const encoders = key.map(encoderFor);
+  const keyText = keyTexter(key);
+  if (!keyText) return false;
   const seen = new Set<string>();
   for (const row of rows) {
+    const text = keyText(row);
+    if (text === undefined || seen.has(text)) return false;
+    seen.add(text);
+  }
+  return true;
+}
+
+/** A row's key as COPY text, undefined where that text does not identify the value (see `distinctKeys`). */
+function keyTexter(key: readonly CopyColumn[]): ((row: Row) => string | undefined) | undefined {
+  if (key.length === 0 || key.some((c) => c.type !== "string" && c.type !== "integer" && c.type !== "bigint"))
+    return undefined;
+  const encoders = key.map(encoderFor);
+  return (row) => {
     let text = "";
     for (let i = 0; i < key.length; i++) {
       const column = key[i] as CopyColumn;
       const value = row[column.source];
-      if (value === undefined || value === null) return false;
-      if (column.type !== "string" && typeof value !== "number" && typeof value !== "bigint") return false;
+      if (value === undefined || value === null) return undefined;
+      if (column.type !== "string" && typeof value !== "number" && typeof value !== "bigint")
+        return undefined;
       // Tabs inside a field are escaped, so a tab cannot make two keys collide.
       text += `${(encoders[i] as Encoder)(value)}\t`;
     }
-    if (seen.has(text)) return false;
-    seen.add(text);
-  }
-  return true;
+    return text;
+  };
 }
 
 const NULL = "\\N";

@@ -91,6 +91,12 @@ export async function ensureTable(
     });
     if (schemaExists.rowCount === 0) {
       context = { ...context, operation: "create-schema" };
+      // Two first loads of different tables into one new schema would both try to create it, and IF NOT
+      // EXISTS does not stop the loser's duplicate-key error; a schema lock held to commit makes them queue.
+      await client.query({
+        text: "SELECT pg_advisory_xact_lock(hashtext($1))",
+        values: [`bitbridge:schema:${table.schema}`],
+      });
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)}`);
       context = { ...context, operation: "create-table" };
     }

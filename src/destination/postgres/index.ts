@@ -7,9 +7,12 @@ export {
 } from "./ddl.js";
 export { DestinationErrorCode, isConnectionError, toDestinationError } from "./errors.js";
 export {
+  batchFor,
   type Checkpoint,
   type DeleteMode,
   type DeleteReconciliation,
+  EncodedRows,
+  keysFor,
   type LoadResult,
   loadBatch,
   markDeleted,

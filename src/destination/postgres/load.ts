@@ -5,13 +5,13 @@
  */
 import type pg from "pg";
 import { BitbridgeError } from "../../app/errors.js";
-import { copyRows, distinctKeys, type Rows } from "./copy.js";
+import { copyRows, distinctKeys, EncodedRows, type Rows } from "./copy.js";
 import { DestinationErrorCode, type ErrorContext, isConnectionError, toDestinationError } from "./errors.js";
 import { DELETED_AT_COLUMN, quoteIdent, SYNCED_AT_COLUMN } from "./naming.js";
 import { type ResolvedColumn, type ResolvedTable, resolveTarget, type TableTarget } from "./target.js";
 import { rollbackQuietly } from "./transaction.js";
 
-export type { Row, Rows } from "./copy.js";
+export { EncodedRows, type Row, type Rows } from "./copy.js";
 
 /** Runs inside the load's transaction, after the merge; the job runner writes its cursor here. */
 export type Checkpoint = (client: pg.ClientBase) => Promise<void>;
@@ -37,6 +37,17 @@ export interface Statement {
 const STAGING_TABLE = "bb_stage";
 const KEYS_TABLE = "bb_stage_keys";
 
+/** An empty batch for `loadBatch` into `target`, encoded as rows are added. */
+export function batchFor(target: TableTarget): EncodedRows {
+  const table = resolveTarget(target);
+  return new EncodedRows([...table.columns, ...table.inputs], table.key, String);
+}
+
+/** An empty key set of `target` for `markDeleted` (its primary key), encoded as keys are added. */
+export function keysFor(target: TableTarget): EncodedRows {
+  return new EncodedRows(resolveTarget(target).key);
+}
+
 /**
  * Loads one batch into `target` (which `ensureTable` prepared) in one transaction. Rows are keyed
  * by catalog column names; a missing property is NULL. On a lost connection the client is
@@ -45,13 +56,15 @@ const KEYS_TABLE = "bb_stage_keys";
 export async function loadBatch(
   client: pg.ClientBase,
   target: TableTarget,
-  rows: Rows,
+  rows: Rows | EncodedRows,
   checkpoint?: Checkpoint,
 ): Promise<LoadResult> {
   const table = resolveTarget(target);
   requireKey(table);
   const position = unusedName(table, "bb_batch_position");
   const staged = [...table.columns, ...table.inputs];
+  const distinct =
+    rows instanceof EncodedRows ? rows.distinct : Array.isArray(rows) && distinctKeys(rows, table.key);
   let context: ErrorContext = { operation: "load", table, staging: STAGING_TABLE };
   return inTransaction(
     client,
@@ -71,10 +84,11 @@ export async function loadBatch(
         rows,
         (index) => String(index),
       );
-      const merged = await client.query<{ total: number; inserted: number; updated: number }>(
-        mergeStatement(table, position, Array.isArray(rows) && distinctKeys(rows, table.key)),
+      const merged = await client.query<{ total?: number; inserted: number; updated: number }>(
+        mergeStatement(table, position, distinct),
       );
-      const counts = merged.rows[0] ?? { total: 0, inserted: 0, updated: 0 };
+      const counts = merged.rows[0] ?? { inserted: 0, updated: 0 };
+      const total = distinct ? received : (counts.total ?? 0);
       if (checkpoint) {
         context = { operation: "checkpoint", table };
         try {
@@ -92,10 +106,10 @@ export async function loadBatch(
       }
       return {
         received,
-        duplicates: received - counts.total,
+        duplicates: received - total,
         inserted: counts.inserted,
         updated: counts.updated,
-        unchanged: counts.total - counts.inserted - counts.updated,
+        unchanged: total - counts.inserted - counts.updated,
       };
     },
   );
@@ -104,7 +118,8 @@ export async function loadBatch(
 /**
  * The merge: dedupe staging (last row per key wins), upsert only changed rows, count. `distinct`: the
  * batch's keys are known to differ, so the dedupe (a sort of the staged rows, a third of the merge's
- * cost) is skipped.
+ * cost) is skipped, and so is `total` (the rows staged): read once, `src` is inlined rather than
+ * materialized (5% of the merge's CPU).
  */
 export function mergeStatement(table: ResolvedTable, position: string, distinct = false): Statement {
   const q = (c: { readonly name: string }) => quoteIdent(c.name);
@@ -141,8 +156,7 @@ export function mergeStatement(table: ResolvedTable, position: string, distinct 
   WHERE ROW(${compared.map((c) => `t.${c}`).join(", ")}) IS DISTINCT FROM ROW(${compared.map((c) => `EXCLUDED.${c}`).join(", ")})
   RETURNING (t.xmax = 0) AS inserted
 )
-SELECT (SELECT count(*) FROM src)::integer AS total,
-       (count(*) FILTER (WHERE inserted))::integer AS inserted,
+SELECT ${distinct ? "" : "(SELECT count(*) FROM src)::integer AS total,\n       "}(count(*) FILTER (WHERE inserted))::integer AS inserted,
        (count(*) FILTER (WHERE NOT inserted))::integer AS updated
 FROM merged`;
   return { text, values: [] };
@@ -156,8 +170,8 @@ export interface DeleteReconciliation {
    * `{}` is the whole table.
    */
   readonly scope: Readonly<Record<string, unknown>>;
-  /** Every key now present at the source in the scope: objects with the `matchColumns`. */
-  readonly keys: Rows;
+  /** Every key now present at the source in the scope: objects with the `matchColumns` (or `keysFor`). */
+  readonly keys: Rows | EncodedRows;
   /**
    * Columns (catalog names) the keys hold; default the primary key. A parent column finds the rows
    * whose parent is gone (comments of a deleted pull request) without reading the rows themselves.

@@ -5,7 +5,7 @@
  * killed before it leaves the destination as it was, and the next run starts the staging afresh.
  */
 import type pg from "pg";
-import { copyRows, type Rows } from "./copy.js";
+import { copyRows, EncodedRows, type Rows } from "./copy.js";
 import { type ErrorContext, toDestinationError } from "./errors.js";
 import { type Checkpoint, inTransaction } from "./load.js";
 import { MAX_IDENTIFIER_BYTES, qualifiedName, quoteIdent, SYNCED_AT_COLUMN } from "./naming.js";
@@ -55,7 +55,16 @@ export async function startStaging(client: pg.ClientBase, target: TableTarget): 
   }
 }
 
-export async function stageRows(client: pg.ClientBase, target: TableTarget, rows: Rows): Promise<number> {
+/** An empty batch for `stageRows` into the staging table of `target`, encoded as rows are added. */
+export function stagingBatchFor(target: TableTarget): EncodedRows {
+  return new EncodedRows(resolveTarget(target).inputs);
+}
+
+export async function stageRows(
+  client: pg.ClientBase,
+  target: TableTarget,
+  rows: Rows | EncodedRows,
+): Promise<number> {
   const table = resolveTarget(target);
   const name = stagingName(table);
   try {
