@@ -267,8 +267,10 @@ async function* mergeConcurrently<I, O>(
         await fill();
         continue;
       }
-      entry.next = pull(id, entry.gen);
+      // The next page is asked for only when the consumer wants more: a LIMIT that the page already
+      // satisfies must not cost another request.
       yield result.value;
+      entry.next = pull(id, entry.gen);
     }
   } finally {
     for (const { gen } of running.values()) void gen.return(undefined).catch(() => undefined);
