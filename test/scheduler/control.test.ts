@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +15,7 @@ import { openQueue, type Queue, RUN_QUEUE } from "../../src/scheduler/queue.js";
 import { runQuery } from "../../src/sql/execute.js";
 import { runCli } from "../cli/run-cli.js";
 import { useTestDatabase } from "../support/postgres.js";
+import { startWorkerProcess as startWorker, stopWorkers, type WorkerProcess } from "./worker-process.js";
 
 const db = await useTestDatabase("control");
 let sim: RunningSimulator;
@@ -26,55 +26,14 @@ let tightToken: string;
 let env: NodeJS.ProcessEnv;
 let source: string;
 let queue: Queue;
-const workers: Worker[] = [];
+const workers: WorkerProcess[] = [];
 
 const BUDGET = 12;
 const SLOW = "REPLICATE [Commits] SELECT RepositoryUuid, Hash, Date FROM Commits WITH BatchSize=50";
 
-interface Worker {
-  readonly child: ChildProcess;
-  readonly pid: number;
-  stderr: string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** `bitbridge worker` in a child process (one run at a time, short intervals), once it says it started. */
-async function startWorkerProcess(): Promise<Worker> {
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      "src/cli/entry.ts",
-      "worker",
-      "--concurrency",
-      "1",
-      "--poll",
-      "0.5",
-      "--heartbeat",
-      "0.5",
-      "--stale-after",
-      "2",
-      "--schedule-interval",
-      "0.5",
-    ],
-    { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ code, signal })),
-  );
-  const worker: Worker = { child, pid: child.pid as number, stderr: "", exited };
-  child.stderr?.on("data", (d: Buffer) => {
-    worker.stderr += d.toString();
-  });
-  await new Promise<void>((resolve, reject) => {
-    let out = "";
-    child.stdout?.on("data", (d: Buffer) => {
-      out += d.toString();
-      if (out.includes("started")) resolve();
-    });
-    void exited.then(() => reject(new Error(`worker exited: ${worker.stderr}`)));
-  });
+/** A worker process of this file's (stopped after all tests). */
+async function startWorkerProcess(): Promise<WorkerProcess> {
+  const worker = await startWorker(env, "--concurrency", "1", "--stale-after", "2");
   workers.push(worker);
   return worker;
 }
@@ -194,9 +153,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const w of workers)
-    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill("SIGKILL");
-  await Promise.all(workers.map((w) => w.exited));
+  await stopWorkers(workers);
   await queue?.stop();
   await Promise.all([sim?.stop(), tight?.stop()]);
   rmSync(home, { recursive: true, force: true });

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +15,7 @@ import { ScheduleStore } from "../../src/scheduler/schedules.js";
 import { runQuery } from "../../src/sql/execute.js";
 import { runCli } from "../cli/run-cli.js";
 import { useTestDatabase } from "../support/postgres.js";
+import { startWorkerProcess as startWorker, stopWorkers, type WorkerProcess } from "./worker-process.js";
 
 const db = await useTestDatabase("workers");
 let sim: RunningSimulator;
@@ -23,55 +23,13 @@ let home: string;
 let env: NodeJS.ProcessEnv;
 let source: string;
 let queue: Queue;
-const workers: Worker[] = [];
+const workers: WorkerProcess[] = [];
 
 const SLOW = "REPLICATE [Commits] SELECT RepositoryUuid, Hash, Date FROM Commits WITH BatchSize=50";
 
-interface Worker {
-  readonly child: ChildProcess;
-  readonly pid: number;
-  stderr: string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** Starts `bitbridge worker` in a child process with short intervals, once it says it started. */
-async function startWorkerProcess(...extra: string[]): Promise<Worker> {
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      "src/cli/entry.ts",
-      "worker",
-      "--concurrency",
-      "2",
-      "--poll",
-      "0.5",
-      "--heartbeat",
-      "0.5",
-      "--stale-after",
-      "3",
-      "--schedule-interval",
-      "0.5",
-      ...extra,
-    ],
-    { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ code, signal })),
-  );
-  const worker: Worker = { child, pid: child.pid as number, stderr: "", exited };
-  child.stderr?.on("data", (d: Buffer) => {
-    worker.stderr += d.toString();
-  });
-  await new Promise<void>((resolve, reject) => {
-    let out = "";
-    child.stdout?.on("data", (d: Buffer) => {
-      out += d.toString();
-      if (out.includes("started")) resolve();
-    });
-    void exited.then(() => reject(new Error(`worker exited: ${worker.stderr}`)));
-  });
+/** A worker process of this file's (stopped after all tests). */
+async function startWorkerProcess(...extra: string[]): Promise<WorkerProcess> {
+  const worker = await startWorker(env, "--concurrency", "2", "--stale-after", "3", ...extra);
   workers.push(worker);
   return worker;
 }
@@ -165,9 +123,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const w of workers)
-    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill("SIGKILL");
-  await Promise.all(workers.map((w) => w.exited));
+  await stopWorkers(workers);
   await queue?.stop();
   await sim?.stop();
   rmSync(home, { recursive: true, force: true });
@@ -260,7 +216,7 @@ describe("workers", () => {
       (await runsOf("victim")).find((r) => r.status === "RUNNING"),
     );
     await new Promise((resolve) => setTimeout(resolve, 700));
-    const owner = workers.find((w) => String(w.pid) === running.pid) as Worker;
+    const owner = workers.find((w) => String(w.pid) === running.pid) as WorkerProcess;
     owner.child.kill("SIGKILL");
     const [dead, retry] = await until(
       "the retry to finish",
@@ -288,7 +244,7 @@ describe("workers", () => {
     const running = await until("the drain run to start", async () =>
       (await runsOf("drain")).find((r) => r.status === "RUNNING"),
     );
-    const owner = workers.find((w) => String(w.pid) === running.pid) as Worker;
+    const owner = workers.find((w) => String(w.pid) === running.pid) as WorkerProcess;
     owner.child.kill("SIGTERM");
     expect(await owner.exited).toEqual({ code: 0, signal: null });
     expect(owner.stderr).toContain("SIGTERM: draining");
