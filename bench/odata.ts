@@ -130,6 +130,21 @@ async function direct(
   return { rps: completed / seconds, p50: at(0.5), p99: at(0.99), errors };
 }
 
+/**
+ * Waits (up to a minute) until no statement on the bench table is still running: a slow shape's queries
+ * go on after its load stops, and must not be counted against the next shape.
+ */
+async function settle(pool: pg.Pool): Promise<void> {
+  for (let waited = 0; waited < 60_000; waited += 500) {
+    const busy = await pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+       WHERE state = 'active' AND pid <> pg_backend_pid() AND query LIKE '%odata_bench%'`,
+    );
+    if ((busy.rows[0]?.n ?? 0) === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -235,6 +250,7 @@ async function main() {
       statements.push(built.page);
       if (built.count) statements.push(built.count);
     }
+    await settle(pool);
     const driver = directPool(db.url);
     await viaOData(origin, auth, path, WARMUP);
     await direct(driver, statements, WARMUP);
