@@ -1,9 +1,9 @@
 import { Command, InvalidArgumentError } from "commander";
 import { alertCommand } from "../alerts/cli.js";
 import { JobStore } from "../engine/jobs.js";
+import { RunHistory } from "../engine/run-history.js";
 import {
   formatDuration,
-  RunHistory,
   type RunProgress,
   type RunSummary,
   runJob,

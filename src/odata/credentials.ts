@@ -164,12 +164,24 @@ export interface Authenticated {
 export class Authenticator {
   private readonly verified = new Set<string>();
   private readonly rows = new Map<string, { row: CredentialRow | undefined; at: number }>();
+  private readonly lastUse = new Map<string, number>();
 
   constructor(
     private readonly db: pg.Pool,
     /** How long a credential row read from the database is trusted (a revoke waits at most this long). */
     private readonly rowTtlMs = 1000,
   ) {}
+
+  /** Notes when a credential was last used, at most once a minute each, without delaying the answer. */
+  noteUse(username: string): void {
+    const now = Date.now();
+    if (now - (this.lastUse.get(username) ?? 0) < 60_000) return;
+    if (this.lastUse.size > 10_000) this.lastUse.clear();
+    this.lastUse.set(username, now);
+    this.db
+      .query("UPDATE bitbridge.odata_credentials SET last_used_at = now() WHERE username = $1", [username])
+      .catch(() => undefined);
+  }
 
   async check(authorization: string | undefined): Promise<Authenticated | undefined> {
     const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization ?? "");

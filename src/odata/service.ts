@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { requestOrigin } from "../server/origin.js";
 import type { QueryOptions } from "./ast.js";
 import { countRows, keySegment, MAX_PAGE_SIZE, queryError, readEntity, readPage } from "./collection.js";
 import { Authenticator } from "./credentials.js";
@@ -54,7 +55,6 @@ export class ODataService {
   private readonly limiter = new RateLimiter();
   private readonly tokens: SkipTokens;
   private cached?: { model: EdmModel; version: string; checked: number };
-  private readonly lastUse = new Map<string, number>();
 
   constructor(private readonly options: ODataServiceOptions) {
     this.auth = new Authenticator(options.app, options.credentialTtlMs);
@@ -84,17 +84,6 @@ export class ODataService {
     }
   }
 
-  /** Notes when a credential was last used, at most once a minute each, without delaying the answer. */
-  private recordUse(username: string): void {
-    const now = Date.now();
-    if (now - (this.lastUse.get(username) ?? 0) < 60_000) return;
-    if (this.lastUse.size > 10_000) this.lastUse.clear();
-    this.lastUse.set(username, now);
-    this.options.app
-      .query("UPDATE bitbridge.odata_credentials SET last_used_at = now() WHERE username = $1", [username])
-      .catch(() => undefined);
-  }
-
   /** Forget the cached model (after sharing or unsharing in this process). */
   invalidate(): void {
     this.cached = undefined;
@@ -109,7 +98,7 @@ export class ODataService {
       if (!user) return unauthorized();
       const wait = this.limiter.take(user.username, user.requestsPerHour);
       if (wait > 0) return tooManyRequests(wait);
-      this.recordUse(user.username);
+      this.auth.noteUse(user.username);
     }
     const { path, query } = splitUrl(request.url);
     if (!path.startsWith(ODATA_ROOT)) throw notFound(`No resource at ${path}`);
@@ -285,11 +274,7 @@ export class ODataService {
 
   private root(request: ODataRequest): string {
     if (this.options.baseUrl) return this.options.baseUrl.replace(/\/+$/, "");
-    const proto = (header(request, "x-forwarded-proto") ?? "http").split(",")[0]?.trim() || "http";
-    const host = (header(request, "x-forwarded-host") ?? header(request, "host") ?? "localhost")
-      .split(",")[0]
-      ?.trim();
-    return `${proto}://${host}${ODATA_ROOT}`;
+    return `${requestOrigin(request.headers)}${ODATA_ROOT}`;
   }
 }
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrate } from "../../src/app/database.js";
 import { ConnectionStore } from "../../src/engine/connection-store.js";
 import { JobStore } from "../../src/engine/jobs.js";
-import { RunHistory } from "../../src/engine/runs.js";
+import { RunHistory } from "../../src/engine/run-history.js";
 import { type CliResult, runCli } from "../cli/run-cli.js";
 import { useTestDatabase } from "../support/postgres.js";
 import { startReceiver } from "./receivers.js";

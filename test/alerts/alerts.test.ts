@@ -4,7 +4,8 @@ import { AlertStore } from "../../src/alerts/store.js";
 import { migrate } from "../../src/app/database.js";
 import { ConnectionStore } from "../../src/engine/connection-store.js";
 import { JobStore } from "../../src/engine/jobs.js";
-import { RunHistory, type RunSummary, runJob } from "../../src/engine/runs.js";
+import { RunHistory } from "../../src/engine/run-history.js";
+import { type RunSummary, runJob } from "../../src/engine/runs.js";
 import { useTestDatabase } from "../support/postgres.js";
 import { type Received, startReceiver, startSmtpCapture } from "./receivers.js";
 

@@ -4,7 +4,8 @@ import { type RunningSimulator, startSimulator } from "../../sim/server.js";
 import { migrate } from "../../src/app/database.js";
 import { ConnectionStore } from "../../src/engine/connection-store.js";
 import { JobStore } from "../../src/engine/jobs.js";
-import { RunHistory, runJob, runStatement, type TaskRunner } from "../../src/engine/runs.js";
+import { RunHistory } from "../../src/engine/run-history.js";
+import { runJob, runStatement, type TaskRunner } from "../../src/engine/runs.js";
 import type { TaskRunInput, TaskRunResult } from "../../src/engine/task-runner-types.js";
 import { useTestDatabase } from "../support/postgres.js";
 

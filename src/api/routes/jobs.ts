@@ -1,6 +1,7 @@
 import { Type } from "@sinclair/typebox";
 import { Cron } from "croner";
 import { JobStore, type JobWithTasks, type Task } from "../../engine/jobs.js";
+import { RunHistory, type RunRecord } from "../../engine/run-history.js";
 import {
   checkTimeZone,
   nextRunTimes,
@@ -13,7 +14,7 @@ import { formatReplicate, parseReplicate } from "../../sql/replicate.js";
 import type { RouteModule } from "../app.js";
 import type { ApiContext } from "../context.js";
 import { fieldError, withSqlErrors } from "../jobs/errors.js";
-import { type ApiSchedule, lastRuns, schedulesByJob } from "../jobs/records.js";
+import { type ApiSchedule, apiRun, schedulesByJob } from "../jobs/records.js";
 import {
   JobSchema,
   JobSummarySchema,
@@ -53,10 +54,7 @@ export const jobRoutes: RouteModule = (api, ctx) => {
     async () => {
       const list = await jobs.list();
       const [runs, scheduled] = await Promise.all([
-        lastRuns(
-          ctx.db.pool,
-          list.map((j) => j.id),
-        ),
+        new RunHistory(ctx.db.pool).lastRuns(list.map((j) => j.id)),
         schedulesByJob(ctx.db.pool),
       ]);
       return list.map((j) => ({
@@ -65,7 +63,7 @@ export const jobRoutes: RouteModule = (api, ctx) => {
         destination: j.destination,
         taskCount: j.taskCount,
         schedule: scheduled.get(j.id) ?? null,
-        lastRun: runs.get(j.id) ?? null,
+        lastRun: lastRunOf(runs, j.id),
       }));
     },
   );
@@ -250,7 +248,10 @@ export const jobRoutes: RouteModule = (api, ctx) => {
 
 async function jobDetail(ctx: ApiContext, jobs: JobStore, schedules: ScheduleStore, name: string) {
   const job: JobWithTasks = await jobs.get(name);
-  const [schedule, runs] = await Promise.all([schedules.get(name), lastRuns(ctx.db.pool, [job.id])]);
+  const [schedule, runs] = await Promise.all([
+    schedules.get(name),
+    new RunHistory(ctx.db.pool).lastRuns([job.id]),
+  ]);
   return {
     name: job.name,
     source: job.source,
@@ -260,7 +261,7 @@ async function jobDetail(ctx: ApiContext, jobs: JobStore, schedules: ScheduleSto
     tasks: job.tasks.map(taskView),
     schedule: schedule ? scheduleView(schedule) : null,
     nextRuns: schedule ? upcoming(schedule) : [],
-    lastRun: runs.get(job.id) ?? null,
+    lastRun: lastRunOf(runs, job.id),
   };
 }
 
@@ -308,4 +309,9 @@ function scheduleSpec(body: ScheduleBody): ScheduleSpec {
     throw fieldError("body.cron", `is not a valid cron expression: ${(error as Error).message}`);
   }
   return { cron };
+}
+
+function lastRunOf(runs: ReadonlyMap<number, RunRecord>, jobId: number) {
+  const run = runs.get(jobId);
+  return run ? apiRun(run) : null;
 }

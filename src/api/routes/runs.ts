@@ -2,11 +2,11 @@ import { Type } from "@sinclair/typebox";
 import { BitbridgeError } from "../../app/errors.js";
 import { APP_SCHEMA } from "../../app/migrations.js";
 import { describePositions, JobStore } from "../../engine/jobs.js";
-import { RunHistory } from "../../engine/runs.js";
+import { RunHistory } from "../../engine/run-history.js";
 import { cancelRun } from "../../scheduler/cancel.js";
 import { RUN_QUEUE, type RunRequest } from "../../scheduler/queue.js";
 import type { RouteModule } from "../app.js";
-import { apiRun, LOG_PAGE, listRuns, runLogs } from "../jobs/records.js";
+import { apiRun, LOG_PAGE } from "../jobs/records.js";
 import { LogLineSchema, RunDetailSchema, RunSchema } from "../jobs/schemas.js";
 import { ErrorBody } from "../schemas.js";
 
@@ -140,8 +140,7 @@ export const runRoutes: RouteModule = (api, ctx) => {
     },
     async (request) => {
       const { job, limit, before } = request.query;
-      const jobId = job === undefined ? undefined : (await jobs.get(job)).id;
-      return listRuns(ctx.db.pool, { jobId, limit, before });
+      return (await history.history(job, limit, before)).map(apiRun);
     },
   );
 
@@ -197,7 +196,7 @@ export const runRoutes: RouteModule = (api, ctx) => {
         response: { 200: Type.Array(LogLineSchema), 404: ErrorBody },
       },
     },
-    async (request) => runLogs(ctx.db.pool, request.params.id, request.query.after),
+    async (request) => history.logs(request.params.id, request.query.after, LOG_PAGE),
   );
 
   api.post(
