@@ -54,14 +54,36 @@ async function runsOf(job: string): Promise<RunRow[]> {
   return result.rows;
 }
 
+/** Polls `probe` until it gives a value; a timeout says what the job's runs and the workers' logs were. */
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${await situation()}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+async function situation(): Promise<string> {
+  const runs = await db.pool.query(
+    `SELECT r.id, j.name AS job, r.status, r.attempt, r.pid, r.started_at, r.heartbeat_at, r.finished_at, r.error
+       FROM bitbridge.runs r JOIN bitbridge.jobs j ON j.id = r.job_id ORDER BY r.id DESC LIMIT 12`,
+  );
+  const logs = workers.map((w) => `worker ${w.pid}:\n${w.stderr.split("\n").slice(-15).join("\n")}`);
+  return [
+    `latest runs at ${new Date().toISOString()}:`,
+    ...runs.rows.map((r) => JSON.stringify(r)),
+    ...logs,
+  ].join("\n");
+}
+
+async function setCommitLatency(latencyMs: number): Promise<void> {
+  const response = await fetch(`${sim.origin}/_sim/faults`, {
+    method: "PUT",
+    body: JSON.stringify({ endpoints: { "/repositories/{workspace}/{repo_slug}/commits": { latencyMs } } }),
+  });
+  expect(response.ok).toBe(true);
 }
 
 async function sourceKeys(sql: string): Promise<string[]> {
@@ -85,12 +107,7 @@ beforeAll(async () => {
     rateLimitPerHour: 10_000_000,
   });
   // Slow commit pages spread a run of the SLOW task over a few seconds.
-  await fetch(`${sim.origin}/_sim/faults`, {
-    method: "PUT",
-    body: JSON.stringify({
-      endpoints: { "/repositories/{workspace}/{repo_slug}/commits": { latencyMs: 120 } },
-    }),
-  });
+  await setCommitLatency(120);
   home = mkdtempSync(join(tmpdir(), "bitbridge-workers-"));
   env = { DATABASE_URL: db.url, BITBRIDGE_HOME: home };
   const api = sim.sim.auth.credentials().apiTokens[0];
@@ -183,14 +200,25 @@ describe("schedules", () => {
 
 describe("workers", () => {
   it("racing on many runs of one job never run it twice at once; the extra runs are SKIPPED", async () => {
+    // Slower pages keep the first run going while the others arrive.
+    await setCommitLatency(400);
     const queued = await runCli(["job", "run", "race", "--queue"], { env });
     expect(queued.code, queued.stderr).toBe(0);
     expect(queued.stdout).toMatch(/^Queued run \d+ of job race \(queue id [0-9a-f-]+\)/);
-    for (let i = 0; i < 7; i++) await queue.enqueue({ job: "race", trigger: "api", attempt: 1 });
-    const runs = await until("eight finished runs", async () => {
+    await until("the first race run to start", async () =>
+      (await runsOf("race")).find((r) => r.status === "RUNNING"),
+    );
+    // Enqueued one at a time, each is taken by whichever idle worker polls first (enqueued together, one
+    // worker's free slot can skip them all before the others poll).
+    for (let i = 0; i < 9; i++) {
+      await queue.enqueue({ job: "race", trigger: "api", attempt: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const runs = await until("ten finished runs", async () => {
       const all = await runsOf("race");
-      return all.length === 8 && all.every((r) => r.finished_at !== null) ? all : undefined;
+      return all.length === 10 && all.every((r) => r.finished_at !== null) ? all : undefined;
     });
+    await setCommitLatency(120);
     const ran = runs.filter((r) => r.status !== "SKIPPED");
     expect(ran.length).toBeGreaterThan(0);
     expect(ran.every((r) => r.status === "SUCCEEDED")).toBe(true);
@@ -207,7 +235,9 @@ describe("workers", () => {
         (intervals[i - 1] as readonly [number, number])[1],
       );
     }
-    expect(new Set(runs.map((r) => r.pid)).size).toBeGreaterThan(1);
+    // Workers other than the holder were refused: the lock holds across processes, not only inside one.
+    const holders = new Set(ran.map((r) => r.pid));
+    expect(skipped.some((r) => !holders.has(r.pid))).toBe(true);
   }, 60_000);
 
   it("a SIGKILLed worker's run is failed by the reaper and retried by another worker", async () => {
@@ -262,12 +292,7 @@ describe("workers", () => {
     for (const w of idle) expect(await w.exited).toEqual({ code: 0, signal: null });
     const impatient = await startWorkerProcess("--drain-timeout", "0.5");
     // Slower pages keep the run going well past the drain timeout, however fast the machine.
-    await fetch(`${sim.origin}/_sim/faults`, {
-      method: "PUT",
-      body: JSON.stringify({
-        endpoints: { "/repositories/{workspace}/{repo_slug}/commits": { latencyMs: 600 } },
-      }),
-    });
+    await setCommitLatency(600);
     await queue.enqueue({ job: "impatient", trigger: "api", attempt: 1 });
     await until("the impatient run to start", async () =>
       (await runsOf("impatient")).find((r) => r.status === "RUNNING"),
