@@ -24,6 +24,7 @@ import {
 import { bindReplicate, formatReplicate, parseReplicateScript } from "../sql/replicate.js";
 import type { ConnectionStore } from "./connection-store.js";
 import { findConnector, propertiesFromString } from "./connectors.js";
+import { endOrphanedRuns, tryLockJob, unlockJob } from "./job-lock.js";
 import { describePositions, JobStore, type JobWithTasks, type Task } from "./jobs.js";
 import { runPostgresSourceTask } from "./postgres-source-runner.js";
 import { runReplicateTask } from "./task-runner.js";
@@ -139,8 +140,6 @@ interface Endpoints {
 }
 
 const S = APP_SCHEMA;
-/** First key of the per-job advisory lock (the second is the job's id). */
-const JOB_LOCK = 0x62627232;
 
 /**
  * Runs a job's tasks (all, or the positions in `options.tasks`) in order, recording a run, a task run per
@@ -161,12 +160,14 @@ export async function runJob(
   let summary: RunSummary;
   const lock = await deps.pool.connect();
   try {
-    const locked = await lock.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1, $2) AS ok", [
-      JOB_LOCK,
-      loaded.id,
-    ]);
-    if (!locked.rows[0]?.ok)
+    if (!(await tryLockJob(lock, loaded.id)))
       return await skipped(deps.pool, loaded, trigger, options.full === true, options.runId);
+    for (const orphan of await endOrphanedRuns(lock, loaded.id, "inline", "found when the job ran again.")) {
+      options.log?.(
+        "warn",
+        `Run ${orphan.id} of job ${loaded.name} was left running by a process that stopped; recorded ${orphan.status}.`,
+      );
+    }
     const timeout = await deps.pool.query<{ timeout_seconds: number | null }>(
       `SELECT timeout_seconds FROM ${S}.jobs WHERE id = $1`,
       [loaded.id],
@@ -195,7 +196,7 @@ export async function runJob(
         runOptions,
       );
     } finally {
-      await lock.query("SELECT pg_advisory_unlock($1, $2)", [JOB_LOCK, loaded.id]).catch(() => {});
+      await unlockJob(lock, loaded.id).catch(() => {});
     }
   } finally {
     lock.release();

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { BitbridgeError } from "../app/errors.js";
 import { APP_SCHEMA } from "../app/migrations.js";
+import { endOrphanedRuns, jobIsIdle } from "../engine/job-lock.js";
 import { QUEUE_SCHEMA, RUN_QUEUE } from "./names.js";
 
 const S = APP_SCHEMA;
@@ -31,8 +32,8 @@ export async function cancelRun(
   let status: string;
   try {
     await client.query("BEGIN");
-    const row = await client.query<{ status: string; queue_id: string | null }>(
-      `SELECT status, queue_id FROM ${S}.runs WHERE id = $1 FOR UPDATE`,
+    const row = await client.query<{ status: string; queue_id: string | null; job_id: string | null }>(
+      `SELECT status, queue_id, job_id FROM ${S}.runs WHERE id = $1 FOR UPDATE`,
       [runId],
     );
     const current = row.rows[0];
@@ -62,7 +63,13 @@ export async function cancelRun(
         `UPDATE ${S}.runs SET cancel_requested_at = coalesce(cancel_requested_at, now()) WHERE id = $1`,
         [runId],
       );
-      await client.query("SELECT pg_notify($1, $2)", [CANCEL_CHANNEL, String(runId)]);
+      // With the job's lock free, nobody is left to notice the flag: the process running it died.
+      if (current.job_id !== null && (await jobIsIdle(client, Number(current.job_id)))) {
+        await endOrphanedRuns(client, Number(current.job_id), { runId }, "cancelled on request.");
+        status = "ORPHANED";
+      } else {
+        await client.query("SELECT pg_notify($1, $2)", [CANCEL_CHANNEL, String(runId)]);
+      }
     }
     await client.query("COMMIT");
   } catch (error) {
@@ -74,6 +81,12 @@ export async function cancelRun(
 
   if (status === "QUEUED") {
     return { status: "CANCELLED", message: `Run ${runId} was cancelled before it started.` };
+  }
+  if (status === "ORPHANED") {
+    return {
+      status: "CANCELLED",
+      message: `Run ${runId} was cancelled; the process running it had stopped, so it was only marked so.`,
+    };
   }
   if (status !== "RUNNING") {
     return { status, message: `Run ${runId} already ended (${status}); nothing to cancel.` };

@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -138,6 +139,7 @@ beforeAll(async () => {
     ["cancelme", "bitbucket", [SLOW]],
     ["slow", "bitbucket", [SLOW]],
     ["picky", "bitbucket", ["REPLICATE [Repositories]", "REPLICATE [Projects]"]],
+    ["orphan", "bitbucket", [SLOW]],
     ["budget_a", "tight", [SLOW]],
     ["budget_b", "tight", [SLOW]],
   ] as const) {
@@ -333,4 +335,77 @@ describe("with workers", () => {
     expect((await cancelRun(db.pool, b.runId)).status).toBe("CANCELLED");
     expect((await simStats(tight)).total).toBe(BUDGET);
   }, 60_000);
+});
+
+describe("runs whose process died", () => {
+  /** Starts `bitbridge job run orphan` in a process of its own and SIGKILLs it mid-run; gives the run. */
+  async function killedInlineRun(): Promise<RunRow> {
+    const before = (await runsOf("orphan")).length;
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/entry.ts", "job", "run", "orphan"], {
+      env: { ...process.env, ...env },
+      stdio: "ignore",
+    });
+    const exited = new Promise((resolve) => child.on("exit", resolve));
+    const running = await until("the inline run to start", async () =>
+      (await runsOf("orphan")).slice(before).find((r) => r.status === "RUNNING"),
+    );
+    // Into its first pages (800 ms each), so a task and a batch are under way.
+    await until("the inline run to send requests", async () =>
+      (
+        await db.pool.query("SELECT 1 FROM bitbridge.task_runs WHERE run_id = $1 AND requests > 0", [
+          running.id,
+        ])
+      ).rowCount
+        ? true
+        : undefined,
+    );
+    child.kill("SIGKILL");
+    await exited;
+    expect((await run(running.id)).status).toBe("RUNNING");
+    return running;
+  }
+
+  it("cancelling a `job run` whose process was killed ends it at once, as CANCELLED", async () => {
+    const dead = await killedInlineRun();
+    const cli = await runCli(["job", "cancel", String(dead.id)], { env });
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(cli.stdout).toBe(
+      `Run ${dead.id} was cancelled; the process running it had stopped, so it was only marked so.\n`,
+    );
+    const ended = await run(dead.id);
+    expect(ended.status).toBe("CANCELLED");
+    expect(ended.error).toMatch(
+      new RegExp(
+        `^The process running it \\(${hostname()}, pid \\d+\\) stopped before it ended; cancelled on request\\.$`,
+      ),
+    );
+    const tasks = await db.pool.query<{ status: string }>(
+      "SELECT status FROM bitbridge.task_runs WHERE run_id = $1",
+      [dead.id],
+    );
+    expect(tasks.rows.map((t) => t.status)).toEqual(["CANCELLED"]);
+  }, 60_000);
+
+  it("a `job run` whose process was killed is recorded FAILED when the job next runs, which loses nothing", async () => {
+    const dead = await killedInlineRun();
+    const next = await runCli(["job", "run", "orphan"], { env });
+    expect(next.code, next.stderr).toBe(0);
+    const [failed, succeeded] = (await runsOf("orphan")).filter((r) => r.id >= dead.id);
+    expect(failed?.status).toBe("FAILED");
+    expect(failed?.error).toMatch(
+      /^The process running it \(.+, pid \d+\) stopped before it ended; found when the job ran again\.$/,
+    );
+    expect(failed?.finished_at).not.toBeNull();
+    expect(succeeded?.status).toBe("SUCCEEDED");
+    const logs = await db.pool.query<{ message: string }>(
+      "SELECT message FROM bitbridge.run_logs WHERE run_id = $1 ORDER BY id",
+      [dead.id],
+    );
+    expect(logs.rows.at(-1)?.message).toBe(
+      "The process running this run stopped before it ended; found when the job ran again.",
+    );
+    expect(
+      await destKeys("SELECT repository_uuid, hash FROM orphan.commits WHERE bb_deleted_at IS NULL"),
+    ).toEqual(await sourceKeys("SELECT RepositoryUuid, Hash FROM Commits"));
+  }, 90_000);
 });
