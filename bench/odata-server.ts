@@ -5,6 +5,7 @@
  */
 import pg from "pg";
 import { ODataService } from "../src/odata/service.js";
+import { publishedSessionOptions } from "../src/odata/session-options.js";
 import { ShareStore } from "../src/odata/shares.js";
 import { startHttpServer } from "../src/server/http.js";
 
@@ -14,8 +15,7 @@ const app = new pg.Pool({ connectionString: url, max: 10 });
 const data = new pg.Pool({
   connectionString: url,
   max: 20,
-  options:
-    "-c statement_timeout=30000 -c default_transaction_read_only=on -c TimeZone=UTC -c plan_cache_mode=force_custom_plan",
+  options: publishedSessionOptions(30_000),
 });
 const odata = new ODataService({ app, data, shares: new ShareStore(app, data), tokenKey: key });
 const http = await startHttpServer({ odata, port: 0 });

@@ -13,16 +13,17 @@
  * its row count matches ROWS; it is shared with the `$search` index and contains indexes on title and
  * author_display_name, as `bitbridge odata share --search-index --contains-index ...` would. Without BENCH_DATABASE_URL an embedded PostgreSQL is started.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
 import autocannon from "autocannon";
 import pg from "pg";
 import { migrate } from "../src/app/database.js";
-import { MAX_PAGE_SIZE, pageQuery } from "../src/odata/collection.js";
+import { entityQuery, MAX_PAGE_SIZE, pageQuery } from "../src/odata/collection.js";
 import { CredentialStore } from "../src/odata/credentials.js";
-import { parseQueryOptions } from "../src/odata/parser/index.js";
+import { parseKeyPredicate, parseQueryOptions } from "../src/odata/parser/index.js";
 import { createContainsIndexes, createSearchIndex } from "../src/odata/search-index.js";
+import { publishedSessionOptions } from "../src/odata/session-options.js";
 import { ShareStore } from "../src/odata/shares.js";
 import { SkipTokens } from "../src/odata/skiptoken.js";
 import { benchDatabase } from "./database.js";
@@ -72,7 +73,52 @@ interface Figures {
   readonly errors: number;
 }
 
+/**
+ * The load generator: wrk when installed (written in C, it takes far less of the machine's two cores than
+ * the service it measures), else autocannon; LOAD=wrk|autocannon chooses.
+ */
+const LOAD = process.env.LOAD ?? (spawnSync("wrk", ["--version"]).error ? "autocannon" : "wrk");
+
 async function viaOData(origin: string, auth: string, path: string, seconds = SECONDS): Promise<Figures> {
+  return LOAD === "wrk" ? viaWrk(origin, auth, path, seconds) : viaAutocannon(origin, auth, path, seconds);
+}
+
+async function viaWrk(origin: string, auth: string, path: string, seconds: number): Promise<Figures> {
+  const run = spawnSync(
+    "wrk",
+    [
+      "-t1",
+      `-c${CONNECTIONS}`,
+      `-d${seconds}s`,
+      "--timeout",
+      "30s",
+      "--latency",
+      "-H",
+      `Authorization: ${auth}`,
+      `${origin}/odata/v4/${path.replace(/ /g, "%20").replace(/'/g, "%27")}`,
+    ],
+    { encoding: "utf8" },
+  );
+  if (run.status !== 0) throw new Error(`wrk failed: ${run.stderr || run.stdout}`);
+  const out = run.stdout;
+  const ms = (label: string): number => {
+    const m = new RegExp(`^\\s*${label}%\\s+([\\d.]+)(us|ms|s)\\s*$`, "m").exec(out);
+    if (!m) throw new Error(`no ${label}% latency in wrk's output:\n${out}`);
+    const value = Number(m[1]);
+    return m[2] === "us" ? value / 1000 : m[2] === "s" ? value * 1000 : value;
+  };
+  const total = /(\d+) requests in/.exec(out);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  return {
+    rps: Number(total?.[1] ?? 0) / seconds,
+    p50: ms("50"),
+    p99: ms("99"),
+    errors: Number(non2xx?.[1] ?? 0) + (socket ? socket.slice(1).reduce((n, v) => n + Number(v), 0) : 0),
+  };
+}
+
+async function viaAutocannon(origin: string, auth: string, path: string, seconds: number): Promise<Figures> {
   const result = await autocannon({
     url: `${origin}/odata/v4/${path}`,
     connections: CONNECTIONS,
@@ -90,19 +136,11 @@ async function viaOData(origin: string, auth: string, path: string, seconds = SE
 
 /** A pool as large as the service's, with its session settings (statement timeout included, so slow shapes fail alike on both sides). */
 function directPool(url: string): pg.Pool {
-  return new pg.Pool({
-    connectionString: url,
-    max: 20,
-    options: "-c statement_timeout=30000 -c TimeZone=UTC",
-  });
+  return new pg.Pool({ connectionString: url, max: 20, options: publishedSessionOptions(30_000) });
 }
 
 /** The service's own SQL for `path`, run by `CONNECTIONS` loops over `pool`. */
-async function direct(
-  pool: pg.Pool,
-  statements: { text: string; values: unknown[] }[],
-  seconds = SECONDS,
-): Promise<Figures> {
+async function direct(pool: pg.Pool, statements: pg.QueryConfig[], seconds = SECONDS): Promise<Figures> {
   const latencies: number[] = [];
   const perSecond = new Map<number, number>();
   let errors = 0;
@@ -113,7 +151,7 @@ async function direct(
       while (performance.now() < until) {
         const t = performance.now();
         try {
-          await Promise.all(statements.map((s) => pool.query(s.text, s.values)));
+          await Promise.all(statements.map((s) => pool.query(s)));
         } catch {
           errors++;
         }
@@ -189,7 +227,14 @@ async function main() {
 
   const child: ChildProcess = spawn(
     process.execPath,
-    ["--import", "tsx", "bench/odata-server.ts", db.url, key.toString("hex")],
+    [
+      ...(process.env.BENCH_SERVER_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
+      "--import",
+      "tsx",
+      "bench/odata-server.ts",
+      db.url,
+      key.toString("hex"),
+    ],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   process.once("exit", () => child.kill());
@@ -229,18 +274,16 @@ async function main() {
   ];
   const wanted = process.env.SHAPES?.split(",");
   console.log(
-    `${ROWS.toLocaleString("en-US")} rows, ${CONNECTIONS} connections, ${SECONDS} s per measurement after ${WARMUP} s of warm-up, medians of ${ROUNDS} rounds; requests/s = completed requests / duration; latencies over every request`,
+    `${ROWS.toLocaleString("en-US")} rows, ${CONNECTIONS} connections, load from ${LOAD}, ${SECONDS} s per measurement after ${WARMUP} s of warm-up, medians of ${ROUNDS} rounds; requests/s = completed requests / duration; latencies over every request`,
   );
   console.log("shape               OData req/s  p50 ms  p99 ms | direct req/s  p50 ms  p99 ms | ratio");
   for (const [name, query] of shapes) {
     if (wanted && !wanted.includes(name)) continue;
     const path = name === "key" ? `${SET}${query}` : `${SET}?${query}`;
-    const statements: { text: string; values: unknown[] }[] = [];
+    const statements: pg.QueryConfig[] = [];
     if (name === "key") {
-      statements.push({
-        text: "SELECT * FROM odata_bench.pull_requests WHERE repository_uuid = $1 AND id = $2 AND bb_deleted_at IS NULL LIMIT 1",
-        values: [one?.repository_uuid, one?.id],
-      });
+      const key = parseKeyPredicate(`repository_uuid='${one?.repository_uuid ?? ""}',id=${one?.id}`);
+      statements.push(entityQuery(set, key, parseQueryOptions(""), false).statement);
     } else {
       const options = parseQueryOptions(query);
       const tokenValue = options.skiptoken

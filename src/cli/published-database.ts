@@ -2,6 +2,7 @@ import pg from "pg";
 import type { AppDatabase } from "../app/database.js";
 import type { ConnectionStore } from "../engine/connection-store.js";
 import { resolveDestination } from "../engine/runs.js";
+import { publishedSessionOptions } from "../odata/session-options.js";
 
 /** The saved destination the main job writes to: published by default when it exists. */
 const DEFAULT_CONNECTION = "warehouse";
@@ -35,10 +36,7 @@ export async function openPublishedDatabase(
     config = { connectionString: db.url };
     description = "the application database";
   }
-  // Named statements save parsing; custom plans keep a plan per value (a selective filter and a broad one differ).
-  const guards = readOnly
-    ? `-c statement_timeout=${STATEMENT_TIMEOUT_MS} -c default_transaction_read_only=on -c TimeZone=UTC -c plan_cache_mode=force_custom_plan`
-    : "-c TimeZone=UTC";
+  const guards = readOnly ? publishedSessionOptions(STATEMENT_TIMEOUT_MS) : "-c TimeZone=UTC";
   const pool = new pg.Pool({
     ...config,
     max,

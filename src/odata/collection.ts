@@ -70,29 +70,27 @@ export function pageQuery(request: PageRequest) {
   const selected = selectedProperties(set, options);
   const keyColumns = set.key.map((k) => set.properties.find((p) => p.name === k) as EdmProperty);
   const offset = !token && options.skip ? ` OFFSET ${params.add(options.skip, "bigint")}` : "";
-  const text = `SELECT ${rowJsonSql(selected, { ieee754: request.ieee754 })} AS j,
+  const text = `SELECT ${selectJsonSql(set, selected, request.ieee754)} AS j,
     ${order.map((t, i) => `(${t.sql})::text AS o${i}`).join(", ")},
     ${keyColumns.map((k, i) => `${columnSql(k)} AS k${i}`).join(", ")}
   FROM ${from(set)}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""}
   ORDER BY ${orderBySql(order)} LIMIT ${params.add(limit + 1, "bigint")}${offset}`;
   const count =
     options.count === true
-      ? {
-          text: `SELECT count(*) AS n FROM ${from(set)}${countWhere.length > 0 ? ` WHERE ${countWhere.join(" AND ")}` : ""}`,
-          values: params.values.slice(0, countParams),
-        }
+      ? prepared(
+          `SELECT count(*) AS n FROM ${from(set)}${countWhere.length > 0 ? ` WHERE ${countWhere.join(" AND ")}` : ""}`,
+          params.values.slice(0, countParams),
+        )
       : undefined;
-  return { page: { text, values: params.values }, count, limit, sent, order, selected, keyColumns };
+  return { page: prepared(text, params.values), count, limit, sent, order, selected, keyColumns };
 }
 
 export async function readPage(db: pg.Pool, request: PageRequest): Promise<Page> {
   const { options } = request;
   const { page, count, limit, sent, order, selected, keyColumns } = pageQuery(request);
   const [result, counted] = await Promise.all([
-    limit === 0
-      ? Promise.resolve({ rows: [] as Record<string, unknown>[] })
-      : db.query(prepared(page.text, page.values)),
-    count ? db.query<{ n: string }>(prepared(count.text, count.values)) : undefined,
+    limit === 0 ? Promise.resolve({ rows: [] as Record<string, unknown>[] }) : db.query(page),
+    count ? db.query<{ n: string }>(count) : undefined,
   ]);
   const rows: string[] = [];
   const keys: unknown[][] = [];
@@ -122,11 +120,42 @@ export async function readPage(db: pg.Pool, request: PageRequest): Promise<Page>
 
 /**
  * Statements by a name derived from their text: each pooled connection parses and plans a query shape
- * once, and Salesforce repeats the same few shapes with other values.
+ * once, and Salesforce repeats the same few shapes with other values. Names are remembered per text, so a
+ * repeated shape is not hashed again (the map is emptied when it grows past what any set of clients repeats).
  */
 function prepared(text: string, values: unknown[]): pg.QueryConfig {
-  return { name: `odata_${createHash("sha1").update(text).digest("base64url")}`, text, values };
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `odata_${createHash("sha1").update(text).digest("base64url")}`;
+    if (statementNames.size >= 2000) statementNames.clear();
+    statementNames.set(text, name);
+  }
+  return { name, text, values };
 }
+
+const statementNames = new Map<string, string>();
+
+/**
+ * The JSON object of the selected properties, as SQL; built once per entity set, selection and number
+ * format (a new model after a share changes brings new sets, and the old ones' entries go with them).
+ */
+function selectJsonSql(set: EntitySet, selected: readonly EdmProperty[], ieee754: boolean): string {
+  let bySelection = selectJsonCache.get(set);
+  if (!bySelection) {
+    bySelection = new Map();
+    selectJsonCache.set(set, bySelection);
+  }
+  const key = `${ieee754 ? 1 : 0}${selected.map((p) => p.name).join(",")}`;
+  let sql = bySelection.get(key);
+  if (sql === undefined) {
+    sql = rowJsonSql(selected, { ieee754 });
+    if (bySelection.size >= 500) bySelection.clear();
+    bySelection.set(key, sql);
+  }
+  return sql;
+}
+
+const selectJsonCache = new WeakMap<EntitySet, Map<string, string>>();
 
 /** `/Set/$count`: rows after `$filter` and `$search`, paging options ignored. */
 export async function countRows(db: pg.Pool, set: EntitySet, options: QueryOptions): Promise<number> {
@@ -142,13 +171,8 @@ export async function countRows(db: pg.Pool, set: EntitySet, options: QueryOptio
 }
 
 /** `Set(key)`: the entity's JSON, or undefined when no row has that key. */
-export async function readEntity(
-  db: pg.Pool,
-  set: EntitySet,
-  key: KeyPredicate,
-  options: QueryOptions,
-  ieee754: boolean,
-): Promise<{ json: string; keys: unknown[]; selected: EdmProperty[] } | undefined> {
+/** The SQL of one entity by key: what `readEntity` runs. */
+export function entityQuery(set: EntitySet, key: KeyPredicate, options: QueryOptions, ieee754: boolean) {
   const params = new SqlParams();
   const compiler = new ExpressionCompiler(set, params, "key");
   const conditions = keyConditions(set, key).map(({ property, value }) =>
@@ -163,16 +187,26 @@ export async function readEntity(
   if (set.hidesDeleted) conditions.push(`${quoteIdent(DELETED_AT_COLUMN)} IS NULL`);
   const selected = selectedProperties(set, options);
   const keyColumns = set.key.map((k) => set.properties.find((p) => p.name === k) as EdmProperty);
-  const result = await db.query(
-    prepared(
-      `SELECT ${rowJsonSql(selected, { ieee754 })} AS j, ${keyColumns.map((k, i) => `${columnSql(k)} AS k${i}`).join(", ")}
+  const statement = prepared(
+    `SELECT ${selectJsonSql(set, selected, ieee754)} AS j, ${keyColumns.map((k, i) => `${columnSql(k)} AS k${i}`).join(", ")}
      FROM ${from(set)} WHERE ${conditions.join(" AND ")} LIMIT 1`,
-      params.values,
-    ),
+    params.values,
   );
+  return { statement, keyCount: keyColumns.length, selected };
+}
+
+export async function readEntity(
+  db: pg.Pool,
+  set: EntitySet,
+  key: KeyPredicate,
+  options: QueryOptions,
+  ieee754: boolean,
+): Promise<{ json: string; keys: unknown[]; selected: EdmProperty[] } | undefined> {
+  const { statement, keyCount, selected } = entityQuery(set, key, options, ieee754);
+  const result = await db.query(statement);
   const row = result.rows[0];
   if (!row) return undefined;
-  return { json: row.j as string, keys: keyColumns.map((_, i) => row[`k${i}`]), selected };
+  return { json: row.j as string, keys: Array.from({ length: keyCount }, (_, i) => row[`k${i}`]), selected };
 }
 
 function keyConditions(set: EntitySet, key: KeyPredicate) {
