@@ -329,6 +329,50 @@ describe("the web UI, from an empty install to rows in OData", () => {
   );
 
   it(
+    "saves the weekly, monthly and cron forms, recognises each when reopened, and names a bad cron's fault",
+    async () => {
+      const dialog = page.getByRole("dialog", { name: "Configure schedule" });
+      const save = async (cron: string) => {
+        await dialog.getByRole("button", { name: "Save schedule" }).click();
+        await visible(dialog.getByText("Next runs"));
+        await dialog.getByRole("button", { name: "Close" }).click();
+        await visible(page.getByText(cron, { exact: true }));
+      };
+      await page.getByRole("button", { name: "Configure" }).click();
+      expect(await field(page, "Run").inputValue()).toBe("Daily");
+      expect(await field(page, "Time").inputValue()).toBe("02:30");
+      await setField(page, "Run", "Weekly");
+      await setField(page, "Day of the week", "Friday");
+      await setField(page, "Time", "07:15");
+      await save("15 7 * * 5");
+
+      await page.getByRole("button", { name: "Configure" }).click();
+      expect(await field(page, "Run").inputValue()).toBe("Weekly");
+      expect(await field(page, "Day of the week").inputValue()).toBe("Friday");
+      await setField(page, "Run", "Monthly");
+      await setField(page, "Day of the month", "31");
+      await setField(page, "Time", "23:00");
+      await save("0 23 31 * *");
+
+      await page.getByRole("button", { name: "Configure" }).click();
+      expect(await field(page, "Run").inputValue()).toBe("Monthly");
+      expect(await field(page, "Day of the month").inputValue()).toBe("31");
+      await setField(page, "Run", "Cron expression");
+      await setField(page, "Cron expression", "61 * * * *");
+      await dialog.getByRole("button", { name: "Save schedule" }).click();
+      await visible(dialog.getByText(/is not a valid cron expression/).first());
+      expect(await field(page, "Cron expression").getAttribute("aria-invalid")).toBe("true");
+      await setField(page, "Cron expression", "*/20 8-18 * * 1-5");
+      await save("*/20 8-18 * * 1-5");
+      await page.getByRole("button", { name: "Configure" }).click();
+      expect(await field(page, "Run").inputValue()).toBe("Cron expression");
+      expect(await field(page, "Time zone").inputValue()).toBe("Europe/Berlin");
+      await dialog.getByRole("button", { name: "Cancel" }).click();
+    },
+    STEP,
+  );
+
+  it(
     "runs the job, following each task live, and announces rows and time at the end",
     async () => {
       await page.getByRole("button", { name: "Run job" }).click();
