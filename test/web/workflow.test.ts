@@ -300,6 +300,32 @@ describe("the web UI, from an empty install to rows in OData", () => {
       expect(await field(page, "Filter (WHERE)").inputValue()).toContain("'cobol'");
       await field(page, "Filter (WHERE)").fill("Language <> 'go'");
 
+      // Order by follows both ways too, and group by from the Query tab; both are taken out before saving.
+      await page.getByRole("button", { name: "Add sort expression" }).click();
+      await field(page, "Sort expression 1").fill("Language");
+      await page.getByRole("checkbox", { name: "Descending" }).check();
+      await page.getByRole("tab", { name: "REPLICATE" }).click();
+      await until("the statement sorts", async () => /ORDER BY Language DESC/i.test(await text.inputValue()));
+      await text.fill((await text.inputValue()).replace(/Language DESC/i, "Name"));
+      await until("the sorted statement is valid", async () => !(await invalid("REPLICATE statement")));
+      await page.getByRole("tab", { name: "Query" }).click();
+      await until(
+        "the Query tab sorts by Name",
+        async () => (await field(page, "Sort expression 1").inputValue()) === "Name",
+      );
+      expect(await page.getByRole("checkbox", { name: "Descending" }).isChecked()).toBe(false);
+      await page.getByRole("button", { name: "Remove sort expression 1" }).click();
+      await field(page, "Group by").fill("Language");
+      await page.getByRole("tab", { name: "REPLICATE" }).click();
+      await until("the statement groups", async () => /GROUP BY Language/i.test(await text.inputValue()));
+      await page.getByRole("tab", { name: "Query" }).click();
+      await field(page, "Group by").fill("");
+      await page.getByRole("tab", { name: "REPLICATE" }).click();
+      await until("the statement no longer groups or sorts", async () => {
+        const value = await text.inputValue();
+        return !/GROUP BY|ORDER BY/i.test(value) && value.includes("Language <> 'go'");
+      });
+
       await page.getByRole("button", { name: "Save task" }).click();
       await visible(notification("Task 1 saved."));
       await page.getByRole("link", { name: "nightly" }).click();
