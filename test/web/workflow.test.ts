@@ -177,8 +177,10 @@ describe("the web UI, from an empty install to rows in OData", () => {
       // The callback is this server's: what the OAuth consumer must be registered with.
       expect(await field(page, "CallbackURL").inputValue()).toBe(`${bitbridge.origin}/api/oauth/callback`);
       await setField(page, "Name", "bitbucket");
-      await field(page, "Labels").fill("demo");
-      await page.keyboard.press("Enter");
+      for (const label of ["demo", "cloud"]) {
+        await field(page, "Labels").fill(label);
+        await page.keyboard.press("Enter");
+      }
       await setField(page, "AuthScheme", "OAuth");
       await setField(page, "OAuthClientId", consumer.clientId);
       await setField(page, "OAuthClientSecret", consumer.clientSecret);
@@ -220,6 +222,14 @@ describe("the web UI, from an empty install to rows in OData", () => {
       await visible(page.getByRole("link", { name: "warehouse" }));
       expect(await page.getByRole("row").filter({ hasText: "demo" }).count()).toBe(2);
       await docsScreenshot("03-connections", "connections");
+      // The label filter keeps only the connections that carry the label, in a URL that can be shared.
+      await setField(page, "Label", "cloud");
+      await page.waitForURL((url) => url.searchParams.get("label") === "cloud");
+      await visible(page.getByRole("link", { name: "bitbucket" }));
+      await until(
+        "warehouse is filtered out",
+        async () => (await page.getByRole("link", { name: "warehouse" }).count()) === 0,
+      );
     },
     STEP,
   );
