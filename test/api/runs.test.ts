@@ -3,6 +3,7 @@ import { type RunningSimulator, startSimulator } from "../../sim/server.js";
 import { DEFAULT_WORKER, launchWorker } from "../../src/cli/worker-command.js";
 import { findConnector, propertiesFromString } from "../../src/engine/connectors.js";
 import { useTestDatabase } from "../support/postgres.js";
+import { until } from "../support/until.js";
 import { type Answer, startTestApi, type TestApi } from "./jobs-server.js";
 
 const db = await useTestDatabase("api_runs");
@@ -72,15 +73,12 @@ afterAll(async () => {
   await sim?.stop();
 });
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}; worker log:\n${workerLog.join("\n")}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  return until(what, probe, {
+    timeoutMs,
+    intervalMs: 100,
+    explain: async () => `worker log:\n${workerLog.join("\n")}`,
+  });
 }
 
 async function startRun(job: string, body: unknown = {}): Promise<{ queueId: string; runId: number }> {
@@ -113,7 +111,7 @@ describe("a run started through the API", () => {
 
     // While the slow second task runs, the first one's result is already there.
     // The queue is asked first: "started" then, and the run still running after, were both true together.
-    const live = await until("the second task to run, the queue saying it started", async () => {
+    const live = await waitFor("the second task to run, the queue saying it started", async () => {
       const queue = await api.call("GET", `/api/queue/${queueId}`);
       const run = await runOf(runId);
       return queue.body.state === "started" && run.status === "RUNNING" && run.tasks[1]?.status === "RUNNING"
@@ -130,7 +128,7 @@ describe("a run started through the API", () => {
     expect(live.tasks[0].rowsRead).toBeGreaterThan(0);
     expect(live.tasks[1]).toMatchObject({ position: 2, finishedAt: null });
 
-    const run = await until("the run to end", async () => {
+    const run = await waitFor("the run to end", async () => {
       const r = await runOf(runId);
       return ended(r) ? r : undefined;
     });
@@ -184,7 +182,7 @@ describe("a run started through the API", () => {
 
   it("runs only the chosen tasks, in full when asked", async () => {
     const { runId } = await startRun("copy", { tasks: [1], full: true });
-    const run = await until("the run to end", async () => {
+    const run = await waitFor("the run to end", async () => {
       const r = await runOf(runId);
       return ended(r) ? r : undefined;
     });
@@ -283,7 +281,7 @@ describe("cancelling", () => {
     // Pages of a second per request keep this full reload running well past the cancellation.
     await setCommitLatency(1000);
     const running = await startRun("copy", { tasks: [2], full: true });
-    const started = await until("the run to start", async () => {
+    const started = await waitFor("the run to start", async () => {
       const r = await runOf(running.runId);
       return r.status === "QUEUED" ? undefined : r;
     });
@@ -309,7 +307,7 @@ describe("cancelling", () => {
     const cancelRunning = await api.call("POST", `/api/runs/${running.runId}/cancel`);
     expect(cancelRunning.status).toBe(200);
     expect(["CANCELLED", "CANCELLING"]).toContain(cancelRunning.body.status);
-    const cancelled = await until("the run to stop", async () => {
+    const cancelled = await waitFor("the run to stop", async () => {
       const r = await runOf(running.runId);
       return ended(r) ? r : undefined;
     });

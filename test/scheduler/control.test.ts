@@ -6,16 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningSimulator, startSimulator } from "../../sim/server.js";
 import { migrate } from "../../src/app/database.js";
 import { loadSecretKey } from "../../src/app/secrets.js";
-import { createClient } from "../../src/bitbucket/client.js";
-import { parseConnectionString } from "../../src/bitbucket/connection-properties.js";
 import { ConnectionStore } from "../../src/engine/connection-store.js";
 import { findConnector, propertiesFromString } from "../../src/engine/connectors.js";
 import { JobStore } from "../../src/engine/jobs.js";
 import { cancelRun } from "../../src/scheduler/cancel.js";
 import { openQueue, type Queue, RUN_QUEUE } from "../../src/scheduler/queue.js";
-import { runQuery } from "../../src/sql/execute.js";
 import { runCli } from "../cli/run-cli.js";
 import { useTestDatabase } from "../support/postgres.js";
+import { until } from "../support/until.js";
+import { destKeys, sourceKeys } from "./replica-keys.js";
 import { startWorkerProcess as startWorker, stopWorkers, type WorkerProcess } from "./worker-process.js";
 
 const db = await useTestDatabase("control");
@@ -64,29 +63,6 @@ async function run(id: number): Promise<RunRow> {
     [id],
   );
   return result.rows[0] as RunRow;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function sourceKeys(sql: string): Promise<string[]> {
-  const result = await runQuery(sql, {
-    client: createClient(parseConnectionString(source)),
-    workspace: "acme",
-  });
-  if (result.kind !== "rows") throw new Error("expected rows");
-  return result.rows.map((r) => r.join("|")).sort();
-}
-
-async function destKeys(sql: string): Promise<string[]> {
-  return (await db.pool.query(sql)).rows.map((r) => Object.values(r).join("|")).sort();
 }
 
 async function simStats(s: RunningSimulator): Promise<{ total: number; byStatus: Record<string, number> }> {
@@ -241,8 +217,11 @@ describe("with workers", () => {
     });
     expect(finished.status).toBe("SUCCEEDED");
     expect(
-      await destKeys("SELECT repository_uuid, hash FROM cancelme.commits WHERE bb_deleted_at IS NULL"),
-    ).toEqual(await sourceKeys("SELECT RepositoryUuid, Hash FROM Commits"));
+      await destKeys(
+        db.pool,
+        "SELECT repository_uuid, hash FROM cancelme.commits WHERE bb_deleted_at IS NULL",
+      ),
+    ).toEqual(await sourceKeys(source, "SELECT RepositoryUuid, Hash FROM Commits"));
   }, 60_000);
 
   it("a run longer than the job's timeout fails, saying after how long", async () => {
@@ -405,7 +384,7 @@ describe("runs whose process died", () => {
       "The process running this run stopped before it ended; found when the job ran again.",
     );
     expect(
-      await destKeys("SELECT repository_uuid, hash FROM orphan.commits WHERE bb_deleted_at IS NULL"),
-    ).toEqual(await sourceKeys("SELECT RepositoryUuid, Hash FROM Commits"));
+      await destKeys(db.pool, "SELECT repository_uuid, hash FROM orphan.commits WHERE bb_deleted_at IS NULL"),
+    ).toEqual(await sourceKeys(source, "SELECT RepositoryUuid, Hash FROM Commits"));
   }, 90_000);
 });

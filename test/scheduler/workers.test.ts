@@ -5,16 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningSimulator, startSimulator } from "../../sim/server.js";
 import { migrate } from "../../src/app/database.js";
 import { loadSecretKey } from "../../src/app/secrets.js";
-import { createClient } from "../../src/bitbucket/client.js";
-import { parseConnectionString } from "../../src/bitbucket/connection-properties.js";
 import { ConnectionStore } from "../../src/engine/connection-store.js";
 import { findConnector, propertiesFromString } from "../../src/engine/connectors.js";
 import { JobStore } from "../../src/engine/jobs.js";
 import { openQueue, type Queue } from "../../src/scheduler/queue.js";
 import { ScheduleStore } from "../../src/scheduler/schedules.js";
-import { runQuery } from "../../src/sql/execute.js";
 import { runCli } from "../cli/run-cli.js";
 import { useTestDatabase } from "../support/postgres.js";
+import { until } from "../support/until.js";
+import { destKeys, sourceKeys } from "./replica-keys.js";
 import { startWorkerProcess as startWorker, stopWorkers, type WorkerProcess } from "./worker-process.js";
 
 const db = await useTestDatabase("workers");
@@ -54,15 +53,9 @@ async function runsOf(job: string): Promise<RunRow[]> {
   return result.rows;
 }
 
-/** Polls `probe` until it gives a value; a timeout says what the job's runs and the workers' logs were. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${await situation()}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+/** Waits as `until` does; a timeout also says what the latest runs and the workers' logs were. */
+function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  return until(what, probe, { timeoutMs, explain: situation });
 }
 
 async function situation(): Promise<string> {
@@ -84,19 +77,6 @@ async function setCommitLatency(latencyMs: number): Promise<void> {
     body: JSON.stringify({ endpoints: { "/repositories/{workspace}/{repo_slug}/commits": { latencyMs } } }),
   });
   expect(response.ok).toBe(true);
-}
-
-async function sourceKeys(sql: string): Promise<string[]> {
-  const result = await runQuery(sql, {
-    client: createClient(parseConnectionString(source)),
-    workspace: "acme",
-  });
-  if (result.kind !== "rows") throw new Error("expected rows");
-  return result.rows.map((r) => r.join("|")).sort();
-}
-
-async function destKeys(sql: string): Promise<string[]> {
-  return (await db.pool.query(sql)).rows.map((r) => Object.values(r).join("|")).sort();
 }
 
 beforeAll(async () => {
@@ -173,12 +153,12 @@ describe("schedules", () => {
   it("fire once per due time with three workers", async () => {
     const set = await runCli(["job", "schedule", "sched", "--cron", "*/2 * * * * *"], { env });
     expect(set.code, set.stderr).toBe(0);
-    await until("three scheduled runs", async () => {
+    await waitFor("three scheduled runs", async () => {
       const done = (await runsOf("sched")).filter((r) => r.finished_at !== null);
       return done.length >= 3 ? done : undefined;
     });
     await new ScheduleStore(db.pool).remove("sched");
-    const runs = await until("the last scheduled run to finish", async () => {
+    const runs = await waitFor("the last scheduled run to finish", async () => {
       const all = await runsOf("sched");
       return all.every((r) => r.finished_at !== null) ? all : undefined;
     });
@@ -205,7 +185,7 @@ describe("workers", () => {
     const queued = await runCli(["job", "run", "race", "--queue"], { env });
     expect(queued.code, queued.stderr).toBe(0);
     expect(queued.stdout).toMatch(/^Queued run \d+ of job race \(queue id [0-9a-f-]+\)/);
-    await until("the first race run to start", async () =>
+    await waitFor("the first race run to start", async () =>
       (await runsOf("race")).find((r) => r.status === "RUNNING"),
     );
     // Enqueued one at a time, each is taken by whichever idle worker polls first (enqueued together, one
@@ -214,7 +194,7 @@ describe("workers", () => {
       await queue.enqueue({ job: "race", trigger: "api", attempt: 1 });
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    const runs = await until("ten finished runs", async () => {
+    const runs = await waitFor("ten finished runs", async () => {
       const all = await runsOf("race");
       return all.length === 10 && all.every((r) => r.finished_at !== null) ? all : undefined;
     });
@@ -242,13 +222,13 @@ describe("workers", () => {
 
   it("a SIGKILLed worker's run is failed by the reaper and retried by another worker", async () => {
     await queue.enqueue({ job: "victim", trigger: "api", attempt: 1 });
-    const running = await until("the victim run to start", async () =>
+    const running = await waitFor("the victim run to start", async () =>
       (await runsOf("victim")).find((r) => r.status === "RUNNING"),
     );
     await new Promise((resolve) => setTimeout(resolve, 700));
     const owner = workers.find((w) => String(w.pid) === running.pid) as WorkerProcess;
     owner.child.kill("SIGKILL");
-    const [dead, retry] = await until(
+    const [dead, retry] = await waitFor(
       "the retry to finish",
       async () => {
         const runs = await runsOf("victim");
@@ -265,13 +245,13 @@ describe("workers", () => {
     expect(retry?.attempt).toBe(2);
     expect(retry?.pid).not.toBe(running.pid);
     expect(
-      await destKeys("SELECT repository_uuid, hash FROM victim.commits WHERE bb_deleted_at IS NULL"),
-    ).toEqual(await sourceKeys("SELECT RepositoryUuid, Hash FROM Commits"));
+      await destKeys(db.pool, "SELECT repository_uuid, hash FROM victim.commits WHERE bb_deleted_at IS NULL"),
+    ).toEqual(await sourceKeys(source, "SELECT RepositoryUuid, Hash FROM Commits"));
   }, 120_000);
 
   it("SIGTERM lets the current run finish, then the worker exits 0", async () => {
     await queue.enqueue({ job: "drain", trigger: "api", attempt: 1 });
-    const running = await until("the drain run to start", async () =>
+    const running = await waitFor("the drain run to start", async () =>
       (await runsOf("drain")).find((r) => r.status === "RUNNING"),
     );
     const owner = workers.find((w) => String(w.pid) === running.pid) as WorkerProcess;
@@ -281,8 +261,8 @@ describe("workers", () => {
     const [run] = await runsOf("drain");
     expect(run?.status).toBe("SUCCEEDED");
     expect(
-      await destKeys("SELECT repository_uuid, hash FROM drain.commits WHERE bb_deleted_at IS NULL"),
-    ).toEqual(await sourceKeys("SELECT RepositoryUuid, Hash FROM Commits"));
+      await destKeys(db.pool, "SELECT repository_uuid, hash FROM drain.commits WHERE bb_deleted_at IS NULL"),
+    ).toEqual(await sourceKeys(source, "SELECT RepositoryUuid, Hash FROM Commits"));
   }, 60_000);
 
   it("SIGTERM past the drain timeout cancels the run, and the next worker runs it again", async () => {
@@ -294,7 +274,7 @@ describe("workers", () => {
     // Slower pages keep the run going well past the drain timeout, however fast the machine.
     await setCommitLatency(600);
     await queue.enqueue({ job: "impatient", trigger: "api", attempt: 1 });
-    await until("the impatient run to start", async () =>
+    await waitFor("the impatient run to start", async () =>
       (await runsOf("impatient")).find((r) => r.status === "RUNNING"),
     );
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -303,7 +283,7 @@ describe("workers", () => {
     expect(impatient.stderr).toContain("cancelling them");
     expect(impatient.stderr).toContain("enqueued again for another worker");
     const next = await startWorkerProcess();
-    const [cancelled, again] = await until("the run to be taken again", async () => {
+    const [cancelled, again] = await waitFor("the run to be taken again", async () => {
       const runs = await runsOf("impatient");
       return runs.length === 2 && runs[1]?.finished_at ? runs : undefined;
     });
@@ -311,7 +291,10 @@ describe("workers", () => {
     expect(again?.status).toBe("SUCCEEDED");
     expect(again?.pid).toBe(String(next.pid));
     expect(
-      await destKeys("SELECT repository_uuid, hash FROM impatient.commits WHERE bb_deleted_at IS NULL"),
-    ).toEqual(await sourceKeys("SELECT RepositoryUuid, Hash FROM Commits"));
+      await destKeys(
+        db.pool,
+        "SELECT repository_uuid, hash FROM impatient.commits WHERE bb_deleted_at IS NULL",
+      ),
+    ).toEqual(await sourceKeys(source, "SELECT RepositoryUuid, Hash FROM Commits"));
   }, 60_000);
 });
