@@ -172,9 +172,11 @@ export function credentialHash(credentialKey: string): string {
  * leaves the window an hour after its last possible request.
  */
 export class DatabaseBudget implements RequestBudget {
-  private block: { id: string; size: number; used: number; until: number } | undefined;
+  /** `near`: reserved after Bitbucket said NearLimit. */
+  private block: { id: string; size: number; used: number; until: number; near: boolean } | undefined;
   private queue: Promise<void> = Promise.resolve();
   private serverLimit = Number.POSITIVE_INFINITY;
+  private nearLimit = false;
   private idle: NodeJS.Timeout | undefined;
   private readonly credential: string;
   private readonly windowMs: number;
@@ -198,6 +200,7 @@ export class DatabaseBudget implements RequestBudget {
   }
 
   record(feedback: BudgetFeedback = {}): void {
+    if (feedback.nearLimit !== undefined) this.nearLimit = feedback.nearLimit;
     if (feedback.limit !== undefined && Number.isFinite(feedback.limit) && feedback.limit >= 1) {
       this.serverLimit = feedback.limit;
     }
@@ -215,8 +218,11 @@ export class DatabaseBudget implements RequestBudget {
     for (;;) {
       this.options.signal?.throwIfAborted();
       const block = this.block;
+      // Bitbucket says under 20% is left: a block held here goes back, so that reserve decides how the
+      // rest is spent (evenly over the window, one request per block, when others spend from it too).
+      if (this.nearLimit && block && !block.near) await this.close();
       // Half a second of the lease is kept back: a request must reach Bitbucket before the lease ends.
-      if (block && block.used < block.size && Date.now() < block.until - 500) {
+      else if (block && block.used < block.size && Date.now() < block.until - 500) {
         block.used++;
         this.idle = setTimeout(() => void this.release().catch(() => {}), this.options.idleReturnMs ?? 2_000);
         this.idle.unref();
@@ -260,10 +266,24 @@ export class DatabaseBudget implements RequestBudget {
         await client.query("COMMIT");
         return Math.max(50, Math.ceil(spent.rows[0]?.free_in_ms ?? 1_000));
       }
-      const size = Math.min(
-        left,
-        this.options.blockSize ?? Math.min(50, Math.max(1, Math.floor(this.limit / 20))),
-      );
+      // NearLimit while this database counts more than a fifth left: another app spends from the credential.
+      const shared = this.nearLimit && left > this.limit / 5;
+      if (shared) {
+        const last = await client.query<{ since_ms: number | null }>(
+          `SELECT (extract(epoch FROM now() - max(taken_at)) * 1000)::float8 AS since_ms
+             FROM bitbridge.request_budget_blocks WHERE credential = $1`,
+          [this.credential],
+        );
+        const since = last.rows[0]?.since_ms;
+        const gap = this.windowMs / this.limit;
+        if (since !== null && since !== undefined && since < gap) {
+          await client.query("COMMIT");
+          return Math.max(1, Math.ceil(gap - since));
+        }
+      }
+      const size = shared
+        ? 1
+        : Math.min(left, this.options.blockSize ?? Math.min(50, Math.max(1, Math.floor(this.limit / 20))));
       const leaseMs = this.options.leaseMs ?? 30_000;
       const row = await client.query<{ id: string }>(
         `INSERT INTO bitbridge.request_budget_blocks (credential, size, held_until, holder)
@@ -279,7 +299,7 @@ export class DatabaseBudget implements RequestBudget {
         );
       }
       await client.query("COMMIT");
-      this.block = { id, size, used: 0, until: asked + leaseMs };
+      this.block = { id, size, used: 0, until: asked + leaseMs, near: this.nearLimit };
       return 0;
     } catch (error) {
       await client.query("ROLLBACK").catch(() => {});

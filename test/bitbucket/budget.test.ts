@@ -298,6 +298,55 @@ describe("DatabaseBudget", () => {
     expect(await drain(options)).toBe(10);
   });
 
+  it("when Bitbucket says NearLimit and this database counts more left, spreads the rest evenly across every holder", async () => {
+    // Another app spends from the credential. 20 an "hour" of 2 s: one request per 100 ms once near the limit.
+    const options = credential({ limitPerHour: 20, windowMs: 2000, marginMs: 0, blockSize: 5 });
+    const a = new DatabaseBudget(options);
+    const b = new DatabaseBudget(options);
+    await a.acquire();
+    for (const holder of [a, b]) holder.record({ nearLimit: true });
+    for (let i = 0; i < 4; i++) {
+      await a.acquire();
+      await b.acquire();
+    }
+    const blocks = await db.pool.query<{ size: number; used: number | null; gap_ms: number | null }>(
+      `SELECT size, used, (extract(epoch FROM taken_at - lag(taken_at) OVER (ORDER BY id)) * 1000)::float8 AS gap_ms
+         FROM bitbridge.request_budget_blocks WHERE credential = $1 ORDER BY id`,
+      [credentialHash(options.credentialKey)],
+    );
+    // a's block of 5 went back with 1 used; then 8 blocks of 1, each at least 100 ms after the one before.
+    expect(blocks.rows[0]).toMatchObject({ size: 5, used: 1 });
+    const spread = blocks.rows.slice(1);
+    expect(spread.map((r) => r.size)).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
+    for (const r of spread.slice(1)) expect(r.gap_ms).toBeGreaterThanOrEqual(99);
+    // When Bitbucket no longer says so, blocks are whole again.
+    a.record({ nearLimit: false });
+    await a.release();
+    await a.acquire();
+    await a.acquire();
+    const last = await db.pool.query<{ size: number }>(
+      "SELECT size FROM bitbridge.request_budget_blocks WHERE credential = $1 ORDER BY id DESC LIMIT 1",
+      [credentialHash(options.credentialKey)],
+    );
+    expect(last.rows[0]?.size).toBe(5);
+    await a.release();
+    await b.release();
+  });
+
+  it("when its own count explains NearLimit, keeps spending in blocks: the count is exact", async () => {
+    const options = credential({ limitPerHour: 10, blockSize: 4 });
+    const a = new DatabaseBudget(options);
+    for (let i = 0; i < 8; i++) await a.acquire();
+    a.record({ nearLimit: true });
+    const started = Date.now();
+    await a.acquire();
+    await a.acquire();
+    expect(Date.now() - started).toBeLessThan(3000);
+    await a.release();
+    expect(await spent(options)).toBe(10);
+    expect(await drain(options)).toBe(0);
+  });
+
   it("ends a wait for budget when its signal aborts", async () => {
     const options = credential();
     expect(await drain(options)).toBe(10);
