@@ -13,6 +13,16 @@ export function ErrorAlert({ error, title = "Something went wrong" }: { error: u
   );
 }
 
+/** A form's error above its fields (field errors are also shown on their inputs). */
+export function FormError({ error }: { error: unknown }) {
+  if (error === undefined) return null;
+  return (
+    <Alert color="red" role="alert">
+      {errorMessage(error)}
+    </Alert>
+  );
+}
+
 export function Loading({ label = "Loading" }: { label?: string }) {
   return (
     <Center py="xl" role="status" aria-label={label}>

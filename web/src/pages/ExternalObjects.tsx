@@ -23,7 +23,7 @@ import { useDisclosure } from "@mantine/hooks";
 import { notifications } from "@mantine/notifications";
 import { type FormEvent, useState } from "react";
 import { api, errorMessage, fieldError, seg } from "../api";
-import { ErrorAlert, Loading, notifyError } from "../components";
+import { ErrorAlert, FormError, Loading, notifyError } from "../components";
 import { dateTime } from "../format";
 import { useApi } from "../hooks";
 import type { ODataCredential, ODataInfo, ODataTable } from "../types";
@@ -245,11 +245,7 @@ function CreateCredential({ onCreated }: { onCreated: (secret: Secret) => void }
   return (
     <form onSubmit={submit} noValidate>
       <Stack>
-        {error !== undefined && (
-          <Alert color="red" role="alert">
-            {errorMessage(error)}
-          </Alert>
-        )}
+        <FormError error={error} />
         <TextInput
           label="Username"
           required

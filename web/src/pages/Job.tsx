@@ -1,5 +1,4 @@
 import {
-  Alert,
   Anchor,
   Breadcrumbs,
   Button,
@@ -23,8 +22,8 @@ import { useDisclosure } from "@mantine/hooks";
 import { notifications } from "@mantine/notifications";
 import { useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router";
-import { api, errorMessage, seg } from "../api";
-import { ErrorAlert, Loading, notifyError, StatusBadge } from "../components";
+import { api, seg } from "../api";
+import { ErrorAlert, FormError, Loading, notifyError, StatusBadge } from "../components";
 import { count, dateTime, duration } from "../format";
 import { useApi } from "../hooks";
 import type { Job, SourceTable, Task } from "../types";
@@ -380,11 +379,7 @@ function AddTasks({ job, onAdded }: { job: Job; onAdded: () => void }) {
     <Stack>
       <Text size="sm">Tables of {job.source}. Each chosen table becomes one task.</Text>
       <ErrorAlert error={tables.error} title="Cannot list the source's tables" />
-      {error !== undefined && (
-        <Alert color="red" role="alert">
-          {errorMessage(error)}
-        </Alert>
-      )}
+      <FormError error={error} />
       <TextInput
         label="Filter tables"
         placeholder="e.g. commit"

@@ -1,21 +1,9 @@
-import {
-  Alert,
-  Anchor,
-  Button,
-  Group,
-  Modal,
-  Select,
-  Stack,
-  Table,
-  Text,
-  TextInput,
-  Title,
-} from "@mantine/core";
+import { Anchor, Button, Group, Modal, Select, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { type FormEvent, useState } from "react";
 import { Link, useNavigate } from "react-router";
-import { api, errorMessage, fieldError, seg } from "../api";
-import { ErrorAlert, Loading, StatusBadge } from "../components";
+import { api, fieldError, seg } from "../api";
+import { ErrorAlert, FormError, Loading, StatusBadge } from "../components";
 import { dateTime } from "../format";
 import { useApi } from "../hooks";
 import type { Connection, Job, JobSummary } from "../types";
@@ -108,11 +96,7 @@ function AddJobForm() {
   return (
     <form onSubmit={submit} noValidate>
       <Stack>
-        {error !== undefined && (
-          <Alert color="red" role="alert">
-            {errorMessage(error)}
-          </Alert>
-        )}
+        <FormError error={error} />
         <TextInput
           label="Name"
           description="e.g. nightly"

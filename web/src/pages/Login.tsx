@@ -1,8 +1,9 @@
-import { Alert, Button, Center, Paper, PasswordInput, Stack, TextInput, Title } from "@mantine/core";
+import { Button, Center, Paper, PasswordInput, Stack, TextInput, Title } from "@mantine/core";
 import { type FormEvent, useState } from "react";
 import { Navigate, useNavigate, useSearchParams } from "react-router";
-import { errorMessage, logIn } from "../api";
+import { logIn } from "../api";
 import { useAuth } from "../auth";
+import { FormError } from "../components";
 
 export function LoginPage() {
   const { session, setSession } = useAuth();
@@ -41,11 +42,7 @@ export function LoginPage() {
             <Title order={1} id="login-title" size="h2">
               Log in to bitbridge
             </Title>
-            {error !== undefined && (
-              <Alert color="red" role="alert">
-                {errorMessage(error)}
-              </Alert>
-            )}
+            <FormError error={error} />
             <TextInput
               label="Username"
               autoComplete="username"

@@ -1,18 +1,7 @@
-import {
-  Alert,
-  Button,
-  Group,
-  List,
-  Modal,
-  NumberInput,
-  Select,
-  Stack,
-  Text,
-  TextInput,
-} from "@mantine/core";
+import { Button, Group, List, Modal, NumberInput, Select, Stack, Text, TextInput } from "@mantine/core";
 import { type FormEvent, useMemo, useState } from "react";
-import { api, errorMessage, fieldError, seg } from "../api";
-import { CODE_INPUT, notifySuccess } from "../components";
+import { api, fieldError, seg } from "../api";
+import { CODE_INPUT, FormError, notifySuccess } from "../components";
 import { dateTime } from "../format";
 import type { Schedule } from "../types";
 
@@ -159,11 +148,7 @@ function ScheduleForm({
   return (
     <form onSubmit={submit} noValidate>
       <Stack>
-        {error !== undefined && (
-          <Alert color="red" role="alert">
-            {errorMessage(error)}
-          </Alert>
-        )}
+        <FormError error={error} />
         <Select
           label="Run"
           data={FREQUENCIES}

@@ -16,7 +16,7 @@ import { notifications } from "@mantine/notifications";
 import { type FormEvent, useState } from "react";
 import { api, errorMessage, fieldError, seg } from "../api";
 import { useAuth } from "../auth";
-import { ErrorAlert, Loading, notifyError } from "../components";
+import { ErrorAlert, FormError, Loading, notifyError } from "../components";
 import { dateTime } from "../format";
 import { useApi } from "../hooks";
 import type { ApiToken } from "../types";
@@ -188,11 +188,7 @@ function ChangePassword() {
           <Title order={2} size="h3">
             Admin password
           </Title>
-          {error !== undefined && (
-            <Alert color="red" role="alert">
-              {errorMessage(error)}
-            </Alert>
-          )}
+          <FormError error={error} />
           {/* Lets password managers tell which account the new password belongs to. */}
           <input type="text" name="username" autoComplete="username" value={username} readOnly hidden />
           <PasswordInput
