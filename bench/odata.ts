@@ -5,6 +5,9 @@
  *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:odata
  *   ROWS=1000000 CONNECTIONS=50 SECONDS=10 ROUNDS=3 WARMUP=2 SHAPES=select,filter ...
  *
+ * BENCH_SERVER_NODE_ARGS passes Node options to the service's process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+ * to see where its time goes).
+ *
  * Each shape is first warmed up on both sides (connections opened, code compiled, pages cached), then
  * measured ROUNDS times, alternating which side goes first; the figures are medians of the rounds and the
  * ratio is the median of the per-round ratios, so a burst of load from elsewhere skews one round, not all.

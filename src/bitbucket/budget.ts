@@ -274,9 +274,10 @@ export class DatabaseBudget implements RequestBudget {
              FROM bitbridge.request_budget_blocks WHERE credential = $1`,
           [this.credential],
         );
-        const since = last.rows[0]?.since_ms;
+        // No block yet: nothing to keep a distance from.
+        const since = last.rows[0]?.since_ms ?? Number.POSITIVE_INFINITY;
         const gap = this.windowMs / this.limit;
-        if (since !== null && since !== undefined && since < gap) {
+        if (since < gap) {
           await client.query("COMMIT");
           return Math.max(1, Math.ceil(gap - since));
         }

@@ -30,6 +30,8 @@ export async function cancelRun(
 ): Promise<CancelResult> {
   const client = await pool.connect();
   let status: string;
+  /** Running, but its process had died: marked CANCELLED here. */
+  let orphaned = false;
   try {
     await client.query("BEGIN");
     const row = await client.query<{ status: string; queue_id: string | null; job_id: string | null }>(
@@ -66,7 +68,7 @@ export async function cancelRun(
       // With the job's lock free, nobody is left to notice the flag: the process running it died.
       if (current.job_id !== null && (await jobIsIdle(client, Number(current.job_id)))) {
         await endOrphanedRuns(client, Number(current.job_id), { runId }, "cancelled on request.");
-        status = "ORPHANED";
+        orphaned = true;
       } else {
         await client.query("SELECT pg_notify($1, $2)", [CANCEL_CHANNEL, String(runId)]);
       }
@@ -82,7 +84,7 @@ export async function cancelRun(
   if (status === "QUEUED") {
     return { status: "CANCELLED", message: `Run ${runId} was cancelled before it started.` };
   }
-  if (status === "ORPHANED") {
+  if (orphaned) {
     return {
       status: "CANCELLED",
       message: `Run ${runId} was cancelled; the process running it had stopped, so it was only marked so.`,

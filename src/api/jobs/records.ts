@@ -1,44 +1,16 @@
 import type pg from "pg";
 import { APP_SCHEMA } from "../../app/migrations.js";
 import type { RunRecord } from "../../engine/run-history.js";
-import type { RunStatus, RunTrigger } from "../../engine/runs.js";
 
 const S = APP_SCHEMA;
 
 /** A run as the API shows it (history rows, a job's last run, the head of a run's details). */
-export interface ApiRun {
-  readonly id: number;
-  readonly job: string | null;
-  readonly trigger: RunTrigger;
-  readonly status: RunStatus;
-  readonly startedAt: Date;
-  readonly finishedAt: Date | null;
-  readonly durationMs: number | null;
-  readonly rowsRead: number;
-  readonly inserted: number;
-  readonly updated: number;
-  readonly deleted: number;
-  readonly requests: number;
-  readonly error: string | null;
-}
+export type ApiRun = Omit<RunRecord, "jobId" | "fullReload" | "worker" | "pid">;
 
 /** The API's view of a run: the record without the worker's identity and the reload flag. */
 export function apiRun(run: RunRecord): ApiRun {
-  return {
-    id: run.id,
-    job: run.job,
-    trigger: run.trigger,
-    status: run.status,
-    startedAt: run.startedAt,
-    finishedAt: run.finishedAt,
-    durationMs: run.durationMs,
-    rowsRead: run.rowsRead,
-    inserted: run.inserted,
-    updated: run.updated,
-    deleted: run.deleted,
-    requests: run.requests,
-    error: run.error,
-  };
+  const { jobId: _jobId, fullReload: _fullReload, worker: _worker, pid: _pid, ...shown } = run;
+  return shown;
 }
 
 export interface ApiSchedule {
