@@ -2,7 +2,7 @@
  * The Bitbucket client: authenticated, paced (request budget + MaxConcurrency), retrying, counted.
  *
  * One request goes: concurrency slot → budget slot (time waited = throttledMs) → Authorization header →
- * fetch with a timeout → body read in full → JSON. Transient failures (429, 500/502/503/504, resets, cut
+ * GET with a timeout → body read in full → JSON. Transient failures (429, 500/502/503/504, resets, cut
  * bodies, timeouts) are retried with exponential backoff and full jitter, or after `Retry-After` when the
  * server sends it. A 401 gets one more try when the credentials can renew themselves (OAuth).
  */
@@ -22,7 +22,6 @@ import {
   backoffDelay,
   type Clock,
   DEFAULT_MAX_ATTEMPTS,
-  describeNetworkError,
   type Log,
   parseRetryAfter,
   RETRYABLE_STATUSES,
@@ -31,6 +30,7 @@ import {
   TransientError,
 } from "./retry.js";
 import { connectionKey, FileTokenStore } from "./token-store.js";
+import { get, type HttpAnswer } from "./transport.js";
 import type { BitbucketClient, Page, QueryParams, RequestCounts } from "./types.js";
 import { displayPath, endpointKey, resolveUrl } from "./urls.js";
 
@@ -236,56 +236,15 @@ export class HttpBitbucketClient implements BitbucketClient {
     this.requests++;
     this.byEndpoint[endpoint] = (this.byEndpoint[endpoint] ?? 0) + 1;
 
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer =
-      this.timeoutMs > 0
-        ? setTimeout(() => {
-            timedOut = true;
-            controller.abort();
-          }, this.timeoutMs)
-        : undefined;
-    let response: Response;
-    let text: string;
-    try {
-      try {
-        response = await fetch(url, {
-          method: "GET",
-          headers: { authorization, accept: "application/json", "user-agent": "bitbridge" },
-          signal: controller.signal,
-        });
-      } catch (error) {
-        throw timedOut
-          ? new TransientError(`no answer within ${this.timeoutMs / 1000} s (Timeout)`, "timeout", {
-              cause: error,
-            })
-          : new TransientError(describeNetworkError(error), "network", { cause: error });
-      }
-      try {
-        text = await response.text();
-      } catch (error) {
-        throw timedOut
-          ? new TransientError(
-              `the response did not finish within ${this.timeoutMs / 1000} s (Timeout)`,
-              "timeout",
-              {
-                cause: error,
-              },
-            )
-          : new TransientError(
-              `the response body was cut short (${describeNetworkError(error)})`,
-              "truncated",
-              {
-                cause: error,
-              },
-            );
-      }
-    } finally {
-      if (timer) clearTimeout(timer);
-    }
+    const response = await get(
+      new URL(url),
+      { authorization, accept: "application/json", "user-agent": "bitbridge" },
+      this.timeoutMs,
+    );
+    const text = response.text;
 
-    const nearLimit = response.headers.get("x-ratelimit-nearlimit");
-    const limitHeader = Number(response.headers.get("x-ratelimit-limit") ?? Number.NaN);
+    const nearLimit = response.header("x-ratelimit-nearlimit");
+    const limitHeader = Number(response.header("x-ratelimit-limit") ?? Number.NaN);
     this.budget.record({
       ...(nearLimit !== null && { nearLimit: nearLimit.trim().toLowerCase() === "true" }),
       ...(Number.isFinite(limitHeader) && limitHeader > 0 && { limit: limitHeader }),
@@ -299,22 +258,13 @@ export class HttpBitbucketClient implements BitbucketClient {
       status: response.status,
       statusText: response.statusText,
       text,
-      retryAfter: response.headers.get("retry-after"),
+      retryAfter: response.header("retry-after"),
       authorization,
     };
   }
 
-  private parseJson(response: Response, text: string, path: string): unknown {
-    const type = response.headers.get("content-type") ?? "";
-    const declared = response.headers.get("content-length");
-    // Only meaningful for identity bodies: with gzip the header counts compressed bytes.
-    const encoded = (response.headers.get("content-encoding") ?? "identity") !== "identity";
-    if (!encoded && declared !== null && Number(declared) !== Buffer.byteLength(text)) {
-      throw new TransientError(
-        `the response body was cut short (${Buffer.byteLength(text)} of ${declared} bytes)`,
-        "truncated",
-      );
-    }
+  private parseJson(response: HttpAnswer, text: string, path: string): unknown {
+    const type = response.header("content-type") ?? "";
     if (!/json/i.test(type) && !/^\s*[[{]/.test(text)) {
       throw new BitbridgeError(
         "BITBUCKET_INVALID_RESPONSE",

@@ -61,6 +61,11 @@ interface Counts extends RunCounts {
   skippedPartitions: number;
 }
 
+/** Shared by a task's partitions: whether batches still go straight into the table (see `LoadOptions`). */
+interface LoadMode {
+  insertFirst: boolean;
+}
+
 /**
  * Runs one REPLICATE statement: reads what changed since the last committed checkpoint, loads it in
  * transactional batches (each batch and its checkpoint commit together), and reconciles deletions where a
@@ -106,10 +111,12 @@ export async function runReplicateTask(input: TaskRunInput): Promise<TaskRunResu
     skippedPartitions: 0,
   };
   let plan: ReplicatePlan | undefined;
+  // Into an empty table, batches are copied straight in until one meets a key already there.
+  const loadMode: LoadMode = { insertFirst: false };
   try {
     const states = await withClient(pool, async (setup) => {
       plan = await planReplicate(setup, bound, schema);
-      await ensureTable(setup, {
+      const ensured = await ensureTable(setup, {
         ...plan.target,
         options: {
           dropTable: options.dropTable,
@@ -117,6 +124,7 @@ export async function runReplicateTask(input: TaskRunInput): Promise<TaskRunResu
           alterSchema: options.alterSchema,
         },
       });
+      loadMode.insertFirst = ensured.empty;
       await ensureStateTable(setup, schema);
       const table = plan.target.table;
       if (input.full || options.dropTable || options.truncateTableData)
@@ -125,7 +133,8 @@ export async function runReplicateTask(input: TaskRunInput): Promise<TaskRunResu
       return loadStates(setup, schema, table);
     });
     const planned = plan as ReplicatePlan;
-    const runWith = () => new TaskRun(input, bound, request, planned, db, states, counts, stop.signal);
+    const runWith = () =>
+      new TaskRun(input, bound, request, planned, db, states, counts, loadMode, stop.signal);
     const level = bound.table.def.level;
     if (level.kind === "account" || level.kind === "workspace") {
       await runWith().executeTopLevel();
@@ -180,6 +189,7 @@ class TaskRun {
     private readonly db: Destination,
     private readonly states: Map<string, PartitionState>,
     private readonly counts: Counts,
+    private readonly loadMode: LoadMode,
     /** Another partition of the task failed. */
     private readonly stopped: AbortSignal,
   ) {
@@ -709,7 +719,10 @@ class TaskRun {
     rows: EncodedRows | DestinationRow[],
     checkpoint?: (client: pg.ClientBase) => Promise<void>,
   ): Promise<void> {
-    const result = await this.db((client) => loadBatch(client, this.target, rows, checkpoint));
+    const result = await this.db((client) =>
+      loadBatch(client, this.target, rows, checkpoint, { insertFirst: this.loadMode.insertFirst }),
+    );
+    if (!result.direct) this.loadMode.insertFirst = false;
     this.counts.inserted += result.inserted;
     this.counts.updated += result.updated;
     this.counts.unchanged += result.unchanged;

@@ -62,6 +62,7 @@ describe("loadBatch", () => {
       inserted: 3,
       updated: 0,
       unchanged: 0,
+      direct: false,
     });
     const before = await db.pool.query(
       "SELECT id, bb_synced_at::text AS synced, xmin::text AS xmin FROM load.counts ORDER BY id",
@@ -73,6 +74,7 @@ describe("loadBatch", () => {
       inserted: 0,
       updated: 0,
       unchanged: 3,
+      direct: false,
     });
     const after = await db.pool.query(
       "SELECT id, bb_synced_at::text AS synced, xmin::text AS xmin FROM load.counts ORDER BY id",
@@ -85,7 +87,14 @@ describe("loadBatch", () => {
       { Id: 3, Name: "three" }, // missing property = NULL, unchanged
       { Id: 4, Name: "four", Count: 4 },
     ]);
-    expect(result).toEqual({ received: 4, duplicates: 0, inserted: 1, updated: 1, unchanged: 2 });
+    expect(result).toEqual({
+      received: 4,
+      duplicates: 0,
+      inserted: 1,
+      updated: 1,
+      unchanged: 2,
+      direct: false,
+    });
     const { rows: stored } = await db.pool.query(
       "SELECT id, name, count, bb_deleted_at FROM load.counts ORDER BY id",
     );
@@ -110,6 +119,7 @@ describe("loadBatch", () => {
       inserted: 0,
       updated: 0,
       unchanged: 0,
+      direct: false,
     });
   });
 
@@ -190,7 +200,14 @@ describe("loadBatch", () => {
       { Id: 1, Name: "b", Count: 4 },
       { Id: 1, Name: "a", Count: 5 },
     ]);
-    expect(result).toEqual({ received: 5, duplicates: 2, inserted: 3, updated: 0, unchanged: 0 });
+    expect(result).toEqual({
+      received: 5,
+      duplicates: 2,
+      inserted: 3,
+      updated: 0,
+      unchanged: 0,
+      direct: false,
+    });
     const { rows } = await db.pool.query("SELECT id, name, count FROM load.dupes ORDER BY id, name");
     expect(rows).toEqual([
       { id: 1, name: "a", count: 5 },
@@ -210,6 +227,7 @@ describe("loadBatch", () => {
       inserted: 3,
       updated: 0,
       unchanged: 0,
+      direct: false,
     });
     expect(() => batch.add({ Id: 9 })).toThrow(/already copied/);
 
@@ -227,6 +245,7 @@ describe("loadBatch", () => {
       inserted: 1,
       updated: 1,
       unchanged: 0,
+      direct: false,
     });
     const { rows } = await db.pool.query("SELECT id, name, count FROM load.encoded ORDER BY id");
     expect(rows).toEqual([
@@ -389,5 +408,111 @@ describe("loadBatch atomicity", () => {
     expect(error).toMatchObject({ code: "DESTINATION_CONNECTION_LOST" });
     expect(await count("load.killed_commit")).toBe(0);
     expect(await count("load.cursors WHERE task = 'killed'")).toBe(0);
+  });
+});
+
+describe("loadBatch into an empty table (insertFirst)", () => {
+  const loadFirst = (
+    target: TableTarget,
+    rows: Rows | EncodedRows,
+    checkpoint?: (client: pg.ClientBase) => Promise<void>,
+  ) => withClient((client) => loadBatch(client, target, rows, checkpoint, { insertFirst: true }));
+  const encoded = (target: TableTarget, rows: readonly Record<string, unknown>[]) => {
+    const batch = batchFor(target);
+    for (const row of rows) batch.add(row);
+    return batch;
+  };
+
+  it("copies distinct keys straight into the table, with the metadata columns filled", async () => {
+    const target = await prepare(simple("FirstDirect"));
+    const started = (await db.pool.query<{ now: Date }>("SELECT now()")).rows[0]?.now as Date;
+    const batch = encoded(target, [
+      { Id: 1, Name: "tab\there", Count: 1 },
+      { Id: 2, Name: null, Count: 2 },
+    ]);
+    expect(await loadFirst(target, batch)).toEqual({
+      received: 2,
+      duplicates: 0,
+      inserted: 2,
+      updated: 0,
+      unchanged: 0,
+      direct: true,
+    });
+    const { rows } = await db.pool.query(
+      "SELECT id, name, count, bb_synced_at >= $1 AS synced, bb_deleted_at FROM load.first_direct ORDER BY id",
+      [started],
+    );
+    expect(rows).toEqual([
+      { id: 1, name: "tab\there", count: 1, synced: true, bb_deleted_at: null },
+      { id: 2, name: null, count: 2, synced: true, bb_deleted_at: null },
+    ]);
+  });
+
+  it("falls back to the merge when a key is already there, live or soft-deleted", async () => {
+    const target = await prepare(simple("FirstConflict"));
+    await load(target, [
+      { Id: 1, Name: "old", Count: 1 },
+      { Id: 2, Name: "gone", Count: 2 },
+    ]);
+    await db.pool.query("UPDATE load.first_conflict SET bb_deleted_at = now() WHERE id = 2");
+    const result = await loadFirst(
+      target,
+      encoded(target, [
+        { Id: 3, Name: "new", Count: 3 },
+        { Id: 1, Name: "old", Count: 1 },
+        { Id: 2, Name: "back", Count: 2 },
+      ]),
+    );
+    expect(result).toEqual({
+      received: 3,
+      duplicates: 0,
+      inserted: 1,
+      updated: 1,
+      unchanged: 1,
+      direct: false,
+    });
+    const { rows } = await db.pool.query(
+      "SELECT id, name, bb_deleted_at FROM load.first_conflict ORDER BY id",
+    );
+    expect(rows).toEqual([
+      { id: 1, name: "old", bb_deleted_at: null },
+      { id: 2, name: "back", bb_deleted_at: null },
+      { id: 3, name: "new", bb_deleted_at: null },
+    ]);
+  });
+
+  it("merges a batch whose keys repeat (the last row wins)", async () => {
+    const target = await prepare(simple("FirstRepeat"));
+    const result = await loadFirst(
+      target,
+      encoded(target, [
+        { Id: 1, Name: "first", Count: 1 },
+        { Id: 1, Name: "last", Count: 2 },
+      ]),
+    );
+    expect(result).toMatchObject({ received: 2, duplicates: 1, inserted: 1, direct: false });
+    expect((await db.pool.query("SELECT name FROM load.first_repeat")).rows).toEqual([{ name: "last" }]);
+  });
+
+  it("rolls the copied rows back with a failing checkpoint, and names the row of a bad value", async () => {
+    const target = await prepare(simple("FirstRollback"));
+    const error = await loadFirst(target, encoded(target, [{ Id: 1, Name: "x", Count: 1 }]), async () => {
+      throw new Error("cursor store unavailable");
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "DESTINATION_CHECKPOINT_FAILED" });
+    expect(await count("load.first_rollback")).toBe(0);
+
+    const bad = await loadFirst(
+      target,
+      encoded(target, [
+        { Id: 1, Name: "x", Count: 1 },
+        { Id: 2, Name: "y", Count: "abc" },
+      ]),
+    ).catch((e: unknown) => e);
+    expect(bad).toMatchObject({
+      code: "DESTINATION_INVALID_VALUE",
+      details: expect.objectContaining({ column: "count", sourceColumn: "Count", batchRow: 2 }),
+    });
+    expect(await count("load.first_rollback")).toBe(0);
   });
 });

@@ -38,6 +38,8 @@ export interface EnsureTableResult {
   readonly alteredColumns: readonly ColumnChange[];
   /** Columns of the table the definition does not have: kept, never dropped. */
   readonly extraColumns: readonly string[];
+  /** The table holds no row now (new, truncated or never loaded): a first load. */
+  readonly empty: boolean;
 }
 
 /** Table types (as `format_type` spells them) each catalog type may be widened from, in place. */
@@ -117,6 +119,7 @@ export async function ensureTable(
         addedColumns: [],
         alteredColumns: [],
         extraColumns: [],
+        empty: true,
       };
     } else {
       context = { ...context, operation: "alter-table" };
@@ -124,7 +127,7 @@ export async function ensureTable(
     }
     if (options.truncate && !result.created) {
       await client.query(`TRUNCATE ${table.qualified}`);
-      result = { ...result, truncated: true };
+      result = { ...result, truncated: true, empty: true };
     }
     await client.query("COMMIT");
     return result;
@@ -190,6 +193,7 @@ async function evolve(
   existing: readonly ExistingColumn[],
   options: EnsureTableOptions,
 ): Promise<Omit<EnsureTableResult, "dropped">> {
+  const empty = (await client.query(`SELECT 1 FROM ${table.qualified} LIMIT 1`)).rowCount === 0;
   const byName = new Map(existing.map((c) => [c.name, c.type]));
   const add: string[] = [];
   const alter: ColumnChange[] = [];
@@ -244,6 +248,7 @@ async function evolve(
     addedColumns: [...table.columns, ...table.derived].filter((c) => !byName.has(c.name)).map((c) => c.name),
     alteredColumns: alter,
     extraColumns: existing.filter((c) => !known.has(c.name)).map((c) => c.name),
+    empty,
   };
 }
 

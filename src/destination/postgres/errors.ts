@@ -8,7 +8,7 @@ export interface ErrorContext {
   readonly operation: "create-schema" | "create-table" | "alter-table" | "load" | "delete" | "checkpoint";
   readonly schema?: string;
   readonly table?: ResolvedTable;
-  /** Name of the staging table, to recognise COPY errors. */
+  /** Name of the table a COPY writes to (staging, or the target itself), to recognise COPY errors. */
   readonly staging?: string;
 }
 

@@ -1,7 +1,8 @@
 /**
  * Transactional batch loads: COPY into a temporary staging table, merge into the target with
- * `INSERT ... ON CONFLICT DO UPDATE ... WHERE changed`, run the caller's checkpoint, commit. Any
- * failure rolls the whole batch back, checkpoint included.
+ * `INSERT ... ON CONFLICT DO UPDATE ... WHERE changed` (or, on a first load, COPY straight into the
+ * target), run the caller's checkpoint, commit. Any failure rolls the whole batch back, checkpoint
+ * included.
  */
 import type pg from "pg";
 import { BitbridgeError } from "../../app/errors.js";
@@ -26,6 +27,8 @@ export interface LoadResult {
   readonly updated: number;
   /** Existing rows identical to the batch: not rewritten. */
   readonly unchanged: number;
+  /** The rows were copied straight into the target (`LoadOptions.insertFirst`), not merged. */
+  readonly direct: boolean;
 }
 
 /** SQL with every value a bound parameter. */
@@ -40,12 +43,22 @@ const KEYS_TABLE = "bb_stage_keys";
 /** An empty batch for `loadBatch` into `target`, encoded as rows are added. */
 export function batchFor(target: TableTarget): EncodedRows {
   const table = resolveTarget(target);
-  return new EncodedRows([...table.columns, ...table.inputs], table.key, String);
+  return new EncodedRows([...table.columns, ...table.inputs], table.key);
 }
 
 /** An empty key set of `target` for `markDeleted` (its primary key), encoded as keys are added. */
 export function keysFor(target: TableTarget): EncodedRows {
   return new EncodedRows(resolveTarget(target).key);
+}
+
+export interface LoadOptions {
+  /**
+   * The target most likely holds none of the batch's keys (a first load): COPY the rows straight into
+   * it, which costs PostgreSQL about half of staging and merging them. If a key is there after all, that
+   * COPY is rolled back to a savepoint and the batch is merged; `LoadResult.direct` tells which happened.
+   * Only a batch with distinct keys and no computed columns goes straight in.
+   */
+  readonly insertFirst?: boolean;
 }
 
 /**
@@ -58,37 +71,30 @@ export async function loadBatch(
   target: TableTarget,
   rows: Rows | EncodedRows,
   checkpoint?: Checkpoint,
+  options: LoadOptions = {},
 ): Promise<LoadResult> {
   const table = resolveTarget(target);
   requireKey(table);
-  const position = unusedName(table, "bb_batch_position");
   const staged = [...table.columns, ...table.inputs];
   const distinct =
     rows instanceof EncodedRows ? rows.distinct : Array.isArray(rows) && distinctKeys(rows, table.key);
+  const tryDirect =
+    options.insertFirst === true && distinct && table.inputs.length === 0 && table.derived.length === 0;
   let context: ErrorContext = { operation: "load", table, staging: STAGING_TABLE };
   return inTransaction(
     client,
     () => context,
     async () => {
-      const columns = staged.map((c) => quoteIdent(c.name));
-      await client.query(
-        `CREATE TEMPORARY TABLE ${quoteIdent(STAGING_TABLE)} (${[
-          ...staged.map((c) => `${quoteIdent(c.name)} ${c.sqlType}`),
-          `${quoteIdent(position)} bigint NOT NULL`,
-        ].join(", ")}) ON COMMIT DROP`,
-      );
-      const received = await copyRows(
-        client,
-        `COPY pg_temp.${quoteIdent(STAGING_TABLE)} (${[...columns, quoteIdent(position)].join(", ")}) FROM STDIN`,
-        staged,
-        rows,
-        (index) => String(index),
-      );
-      const merged = await client.query<{ total?: number; inserted: number; updated: number }>(
-        mergeStatement(table, position, distinct),
-      );
-      const counts = merged.rows[0] ?? { inserted: 0, updated: 0 };
-      const total = distinct ? received : (counts.total ?? 0);
+      let copied: number | undefined;
+      if (tryDirect) {
+        context = { operation: "load", table, staging: table.table };
+        copied = await copyIntoTarget(client, table, rows);
+        context = { operation: "load", table, staging: STAGING_TABLE };
+      }
+      const counts =
+        copied === undefined
+          ? await stageAndMerge(client, table, staged, rows, distinct)
+          : { received: copied, total: copied, inserted: copied, updated: 0 };
       if (checkpoint) {
         context = { operation: "checkpoint", table };
         try {
@@ -105,14 +111,88 @@ export async function loadBatch(
         }
       }
       return {
-        received,
-        duplicates: received - total,
+        received: counts.received,
+        duplicates: counts.received - counts.total,
         inserted: counts.inserted,
         updated: counts.updated,
-        unchanged: total - counts.inserted - counts.updated,
+        unchanged: counts.total - counts.inserted - counts.updated,
+        direct: copied !== undefined,
       };
     },
   );
+}
+
+interface LoadCounts {
+  received: number;
+  /** Rows left once duplicate keys are dropped. */
+  total: number;
+  inserted: number;
+  updated: number;
+}
+
+const INSERT_FIRST_SAVEPOINT = "bb_insert_first";
+
+/**
+ * COPY straight into the target under a savepoint; undefined (and nothing written) when a key was
+ * already there. Any other failure is the load's.
+ */
+async function copyIntoTarget(
+  client: pg.ClientBase,
+  table: ResolvedTable,
+  rows: Rows | EncodedRows,
+): Promise<number | undefined> {
+  await client.query(`SAVEPOINT ${INSERT_FIRST_SAVEPOINT}`);
+  try {
+    const copied = await copyRows(
+      client,
+      `COPY ${table.qualified} (${table.columns.map((c) => quoteIdent(c.name)).join(", ")}) FROM STDIN`,
+      table.columns,
+      rows,
+    );
+    await client.query(`RELEASE SAVEPOINT ${INSERT_FIRST_SAVEPOINT}`);
+    return copied;
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
+    await client.query(`ROLLBACK TO SAVEPOINT ${INSERT_FIRST_SAVEPOINT}`);
+    return undefined;
+  }
+}
+
+const UNIQUE_VIOLATION = "23505";
+
+/** COPY into a temporary staging table, then merge it into the target by key. */
+async function stageAndMerge(
+  client: pg.ClientBase,
+  table: ResolvedTable,
+  staged: readonly ResolvedColumn[],
+  rows: Rows | EncodedRows,
+  distinct: boolean,
+): Promise<LoadCounts> {
+  // Where keys repeat, the last row wins: the identity numbers rows in the order COPY reads them.
+  const position = unusedName(table, "bb_batch_position");
+  const columns = staged.map((c) => quoteIdent(c.name)).join(", ");
+  await client.query(
+    `CREATE TEMPORARY TABLE ${quoteIdent(STAGING_TABLE)} (${[
+      ...staged.map((c) => `${quoteIdent(c.name)} ${c.sqlType}`),
+      ...(distinct ? [] : [`${quoteIdent(position)} bigint GENERATED ALWAYS AS IDENTITY`]),
+    ].join(", ")}) ON COMMIT DROP`,
+  );
+  const received = await copyRows(
+    client,
+    `COPY pg_temp.${quoteIdent(STAGING_TABLE)} (${columns}) FROM STDIN`,
+    staged,
+    rows,
+  );
+  const merged = await client.query<{ total?: number; inserted: number; updated: number }>(
+    mergeStatement(table, position, distinct),
+  );
+  const counts = merged.rows[0] ?? { inserted: 0, updated: 0 };
+  return {
+    received,
+    total: distinct ? received : (counts.total ?? 0),
+    inserted: counts.inserted,
+    updated: counts.updated,
+  };
 }
 
 /**
