@@ -58,10 +58,14 @@ interface Failure {
   readonly statusText: string;
   readonly text: string;
   readonly retryAfter: string | null;
+  /** Where a redirect points. */
+  readonly location: string | null;
   readonly authorization: string;
 }
 
 const MAX_RETRY_AFTER_MS = 3_600_000;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
 
 export class HttpBitbucketClient implements BitbucketClient {
   readonly baseUrl: string;
@@ -154,10 +158,12 @@ export class HttpBitbucketClient implements BitbucketClient {
     return [...this.staticSecrets, ...this.credentials.secrets()];
   }
 
-  private async request(url: string): Promise<unknown> {
-    const endpoint = endpointKey(this.baseUrl, url);
-    const path = displayPath(this.baseUrl, url);
+  private async request(first: string): Promise<unknown> {
+    const endpoint = endpointKey(this.baseUrl, first);
+    const path = displayPath(this.baseUrl, first);
+    let url = first;
     let attempt = 0;
+    let redirects = 0;
     let reauthorized = false;
     for (;;) {
       attempt++;
@@ -179,6 +185,21 @@ export class HttpBitbucketClient implements BitbucketClient {
         continue;
       }
       if (result.ok) return result.body;
+      if (REDIRECTS.has(result.status) && result.location) {
+        if (redirects >= MAX_REDIRECTS)
+          throw new BitbridgeError(
+            "BITBUCKET_TOO_MANY_REDIRECTS",
+            `GET ${path} was redirected more than ${MAX_REDIRECTS} times (last to ${displayPath(this.baseUrl, url)}).`,
+            { method: "GET", path, endpoint, status: result.status },
+            502,
+          );
+        // Followed on the API's origin only (resolveUrl refuses any other), so credentials stay there.
+        url = resolveUrl(this.baseUrl, new URL(result.location, url).toString());
+        redirects++;
+        attempt--;
+        this.log?.(`GET ${path}: ${result.status}, following it to ${displayPath(this.baseUrl, url)}`);
+        continue;
+      }
 
       if (result.status === 401 && !reauthorized) {
         const message = result.text;
@@ -259,6 +280,7 @@ export class HttpBitbucketClient implements BitbucketClient {
       statusText: response.statusText,
       text,
       retryAfter: response.header("retry-after"),
+      location: response.header("location"),
       authorization,
     };
   }

@@ -21,6 +21,7 @@ export const BITBUCKET_ERROR_CODES = [
   "BITBUCKET_INVALID_RESPONSE",
   "BITBUCKET_FOREIGN_URL",
   "BITBUCKET_PAGING_LOOP",
+  "BITBUCKET_TOO_MANY_REDIRECTS",
 ] as const;
 
 export type BitbucketErrorCode = (typeof BITBUCKET_ERROR_CODES)[number];

@@ -239,6 +239,35 @@ describe("retries", () => {
     }
   });
 
+  it("follow redirects on the API's origin with the credentials, and refuse them to another host", async () => {
+    const seen: (string | undefined)[] = [];
+    const server = await localServer((req, res) => {
+      seen.push(req.headers.authorization);
+      if (req.url?.startsWith("/2.0/old")) res.writeHead(301, { location: "/2.0/new?x=1" }).end();
+      else if (req.url?.startsWith("/2.0/away"))
+        res.writeHead(302, { location: "https://elsewhere.example/2.0/new" }).end();
+      else if (req.url?.startsWith("/2.0/loop")) res.writeHead(307, { location: req.url }).end();
+      else res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ url: req.url }));
+    });
+    try {
+      const props = parseConnectionString(
+        `AuthScheme=AccessToken;AccessToken=tok;Workspace=w;Url=${server.url}`,
+      );
+      const client = createClient(props);
+      expect(await client.get("/old")).toEqual({ url: "/2.0/new?x=1" });
+      expect(seen).toEqual(["Bearer tok", "Bearer tok"]);
+      const away = await rejection(client.get("/away"));
+      expect(away.code).toBe("BITBUCKET_FOREIGN_URL");
+      expect(away.message).toContain("https://elsewhere.example");
+      const loop = await rejection(client.get("/loop"));
+      expect(loop.code).toBe("BITBUCKET_TOO_MANY_REDIRECTS");
+      expect(loop.message).toBe("GET /loop was redirected more than 5 times (last to /loop).");
+      expect(server.hits()).toBe(2 + 1 + 6);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("time out slow answers, and refuse next links to another host", async () => {
     const server = await localServer((req, res) => {
       if (req.url?.startsWith("/2.0/slow")) return; // never answers
