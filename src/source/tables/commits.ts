@@ -21,8 +21,9 @@ export const Commits = defineTable<Commit>({
       field: "date",
     }),
     column("Message", "string", "Full commit message.", (c) => c.message, { field: "message" }),
-    column("Summary", "string", "First line of the message.", (c) => c.summary?.raw?.split("\n")[0], {
-      field: "summary.raw",
+    // From the message rather than `summary.raw` (the same text, rendered): one copy of it travels, not two.
+    column("Summary", "string", "First line of the message.", (c) => firstLine(c.message), {
+      reads: ["message"],
     }),
     column("AuthorRaw", "string", "Author as recorded by git (Name <email>).", (c) => c.author?.raw, {
       field: "author.raw",
@@ -70,3 +71,9 @@ export const Commits = defineTable<Commit>({
   ],
   examples: ["SELECT Hash, AuthorDisplayName, Date FROM Commits WHERE RepositorySlug = 'web' LIMIT 20"],
 });
+
+function firstLine(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const end = text.indexOf("\n");
+  return end === -1 ? text : text.slice(0, end);
+}
