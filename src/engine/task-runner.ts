@@ -5,6 +5,7 @@ import type { BitbucketClient } from "../bitbucket/types.js";
 import { destinationConnectError } from "../destination/postgres/errors.js";
 import {
   batchFor,
+  type DeleteMode,
   type EncodedRows,
   ensureTable,
   keysFor,
@@ -61,8 +62,11 @@ interface Counts extends RunCounts {
   skippedPartitions: number;
 }
 
-/** Shared by a task's partitions: whether batches still go straight into the table (see `LoadOptions`). */
+/** Shared by a task's partitions: how the table stood when the task began, and how batches load now. */
 interface LoadMode {
+  /** The table held no row when the task began. */
+  startedEmpty: boolean;
+  /** Batches still go straight into the table (see `LoadOptions`). */
   insertFirst: boolean;
 }
 
@@ -112,7 +116,7 @@ export async function runReplicateTask(input: TaskRunInput): Promise<TaskRunResu
   };
   let plan: ReplicatePlan | undefined;
   // Into an empty table, batches are copied straight in until one meets a key already there.
-  const loadMode: LoadMode = { insertFirst: false };
+  const loadMode: LoadMode = { startedEmpty: false, insertFirst: false };
   try {
     const states = await withClient(pool, async (setup) => {
       plan = await planReplicate(setup, bound, schema);
@@ -124,6 +128,7 @@ export async function runReplicateTask(input: TaskRunInput): Promise<TaskRunResu
           alterSchema: options.alterSchema,
         },
       });
+      loadMode.startedEmpty = ensured.empty;
       loadMode.insertFirst = ensured.empty;
       await ensureStateTable(setup, schema);
       const table = plan.target.table;
@@ -249,6 +254,15 @@ class TaskRun {
     else if (this.cursorField() && !this.request.keys)
       await this.readByCursor(partition, request, scope, { repositoryUpdatedOn: repo.updated_on });
     else await this.readFull(partition, request, scope, { repositoryUpdatedOn: repo.updated_on });
+  }
+
+  /**
+   * How a complete read reconciles deletions. In a table that was empty when the task began, every row
+   * of the partition came from this read, so none can be missing from its keys: the reconciliation's
+   * statement is skipped and only its checkpoint is written.
+   */
+  private deleteMode(): DeleteMode {
+    return this.loadMode.startedEmpty ? "ignore" : this.bound.statement.options.deletePolicy;
   }
 
   /** The API field of the incremental column, when BBQL can filter and sort on it. */
@@ -464,7 +478,7 @@ class TaskRun {
       markDeleted(client, this.target, {
         scope,
         keys,
-        mode: this.bound.statement.options.deletePolicy,
+        mode: this.deleteMode(),
         checkpoint: (tx) => saveState(tx, this.target.schema, this.target.table, partition, state),
       }),
     );
@@ -508,7 +522,7 @@ class TaskRun {
       markDeleted(client, this.target, {
         scope,
         keys,
-        mode: this.bound.statement.options.deletePolicy,
+        mode: this.deleteMode(),
         checkpoint: (tx) => saveState(tx, this.target.schema, this.target.table, partition, { ...extra }),
       }),
     );
