@@ -54,8 +54,9 @@ export function keysFor(target: TableTarget): EncodedRows {
 export interface LoadOptions {
   /**
    * The target most likely holds none of the batch's keys (a first load): COPY the rows straight into
-   * it, which costs PostgreSQL about half of staging and merging them. If a key is there after all, that
-   * COPY is rolled back to a savepoint and the batch is merged; `LoadResult.direct` tells which happened.
+   * it, which costs PostgreSQL about a third less than staging and merging them. If a key is there
+   * after all, that COPY is rolled back to a savepoint and the batch is merged; `LoadResult.direct`
+   * tells which happened.
    * Only a batch with distinct keys and no computed columns goes straight in.
    */
   readonly insertFirst?: boolean;
