@@ -262,7 +262,6 @@ export class HttpBitbucketClient implements BitbucketClient {
       { authorization, accept: "application/json", "user-agent": "bitbridge" },
       this.timeoutMs,
     );
-    const text = response.text;
 
     const nearLimit = response.header("x-ratelimit-nearlimit");
     const limitHeader = Number(response.header("x-ratelimit-limit") ?? Number.NaN);
@@ -272,20 +271,21 @@ export class HttpBitbucketClient implements BitbucketClient {
     });
 
     if (response.status >= 200 && response.status < 300) {
-      return { ok: true, body: this.parseJson(response, text, path) };
+      return { ok: true, body: this.parseJson(response, path) };
     }
     return {
       ok: false,
       status: response.status,
       statusText: response.statusText,
-      text,
+      text: response.text,
       retryAfter: response.header("retry-after"),
       location: response.header("location"),
       authorization,
     };
   }
 
-  private parseJson(response: HttpAnswer, text: string, path: string): unknown {
+  private parseJson(response: HttpAnswer, path: string): unknown {
+    const { text } = response;
     const type = response.header("content-type") ?? "";
     if (!/json/i.test(type) && !/^\s*[[{]/.test(text)) {
       throw new BitbridgeError(

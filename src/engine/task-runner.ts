@@ -225,7 +225,7 @@ class TaskRun {
       markDeleted(client, this.target, {
         scope,
         keys: [],
-        mode: this.bound.statement.options.deletePolicy,
+        mode: this.deleteMode(),
         checkpoint: (tx) => deleteState(tx, this.target.schema, this.target.table, partition),
       }),
     );
@@ -257,9 +257,9 @@ class TaskRun {
   }
 
   /**
-   * How a complete read reconciles deletions. In a table that was empty when the task began, every row
-   * of the partition came from this read, so none can be missing from its keys: the reconciliation's
-   * statement is skipped and only its checkpoint is written.
+   * How reads reconcile deletions. In a table that was empty when the task began, every row came from
+   * this task's reads, so none can be missing from their keys: the reconciliation's statement is skipped
+   * and only its checkpoint is written.
    */
   private deleteMode(): DeleteMode {
     return this.loadMode.startedEmpty ? "ignore" : this.bound.statement.options.deletePolicy;
@@ -632,7 +632,7 @@ class TaskRun {
         markDeleted(client, this.target, {
           scope,
           keys,
-          mode: this.bound.statement.options.deletePolicy,
+          mode: this.deleteMode(),
           checkpoint: (tx) =>
             saveState(tx, this.target.schema, this.target.table, partition, {
               ...state,
@@ -663,7 +663,7 @@ class TaskRun {
         scope: this.scopeFor({ RepositoryUuid: repo.uuid }),
         keys: live.map((key) => ({ [parentColumn.destinationName]: typed(key) })),
         matchColumns: [parentColumn.destinationName],
-        mode: this.bound.statement.options.deletePolicy,
+        mode: this.deleteMode(),
         checkpoint: (tx) =>
           saveState(tx, this.target.schema, this.target.table, partition, {
             ...state,

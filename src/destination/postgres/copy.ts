@@ -58,7 +58,9 @@ export async function copyRows(
 export class EncodedRows {
   private readonly chunks: Buffer[] = [];
   private readonly text: Chunks;
+  /** The keys seen while rows are added; let go once the batch is copied. */
   private keys: KeySet | undefined;
+  private unique: boolean;
   private finished = false;
   count = 0;
 
@@ -69,6 +71,7 @@ export class EncodedRows {
   ) {
     this.text = new Chunks(columns);
     this.keys = KeySet.of(key);
+    this.unique = this.keys !== undefined;
   }
 
   add(row: Row): void {
@@ -76,12 +79,15 @@ export class EncodedRows {
     const full = this.text.add(row);
     if (full) this.chunks.push(full);
     this.count++;
-    if (this.keys && !this.keys.add(row)) this.keys = undefined;
+    if (this.keys && !this.keys.add(row)) {
+      this.keys = undefined;
+      this.unique = false;
+    }
   }
 
   /** No two rows share a key (false when not known). */
   get distinct(): boolean {
-    return this.keys !== undefined;
+    return this.unique;
   }
 
   /** Whether these rows were encoded for `columns` (same sources and types, in order). */
@@ -99,7 +105,7 @@ export class EncodedRows {
       const last = this.text.rest();
       if (last) this.chunks.push(last);
       // The keys are judged: only the answer is kept.
-      this.keys = this.keys?.emptied();
+      this.keys = undefined;
     }
     return this.chunks;
   }
@@ -189,7 +195,7 @@ type KeyPart = string | number;
  * values themselves: no key text is built per row, and a value read from JSON keeps its hash.
  */
 class KeySet {
-  private root: Map<KeyPart, unknown> | Set<KeyPart>;
+  private readonly root: Map<KeyPart, unknown> | Set<KeyPart>;
 
   private constructor(
     private readonly sources: readonly string[],
@@ -231,12 +237,6 @@ class KeySet {
     if (part === undefined || set.has(part)) return false;
     set.add(part);
     return true;
-  }
-
-  /** The same judgement with the keys let go. */
-  emptied(): KeySet {
-    this.root = this.level(0);
-    return this;
   }
 
   private level(index: number): Map<KeyPart, unknown> | Set<KeyPart> {
