@@ -1,7 +1,7 @@
 /**
  * The OData service alone in its own process, for bench/odata.ts: the load generator must not share its
  * event loop. Argument: the database URL (application schema and published table in the same database).
- * Prints one JSON line: the origin.
+ * Prints one JSON line: the origin. COUNT_CACHE=off serves every count by counting.
  */
 import pg from "pg";
 import { ODataService } from "../src/odata/service.js";
@@ -17,7 +17,13 @@ const data = new pg.Pool({
   max: 20,
   options: publishedSessionOptions(30_000),
 });
-const odata = new ODataService({ app, data, shares: new ShareStore(app, data), tokenKey: key });
+const odata = new ODataService({
+  app,
+  data,
+  shares: new ShareStore(app, data),
+  tokenKey: key,
+  countCache: process.env.COUNT_CACHE !== "off",
+});
 const http = await startHttpServer({ odata, port: 0 });
 process.stdout.write(`${JSON.stringify({ origin: http.origin })}\n`);
 process.on("SIGTERM", async () => {

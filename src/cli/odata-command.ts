@@ -106,6 +106,12 @@ export function odataCommand(): Command {
                 process.stdout.write(
                   `  The read-only role ${READER_ROLE} could not be given access (${set.readerRole.reason}); the service reads it with read-only sessions.\n`,
                 );
+              if (set.changeTracking)
+                process.stdout.write(
+                  set.changeTracking.installed
+                    ? "  Counts are cached until the table changes (change-version trigger installed).\n"
+                    : `  Counts are not cached: ${set.changeTracking.reason}.\n`,
+                );
               if (opts.searchIndex) {
                 const index = await createSearchIndex(client, set);
                 process.stdout.write(

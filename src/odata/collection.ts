@@ -2,7 +2,9 @@ import { createHash } from "node:crypto";
 import type pg from "pg";
 import { DELETED_AT_COLUMN, qualifiedName, quoteIdent } from "../destination/postgres/naming.js";
 import type { KeyPredicate, QueryOptions } from "./ast.js";
+import { versionSql } from "./change-versions.js";
 import { afterSql, columnSql, ExpressionCompiler, orderBySql, SqlParams } from "./compile.js";
+import { type CountCache, type CountQuery, plainCount } from "./count-cache.js";
 import { badRequest, ODataError } from "./errors.js";
 import { rowJsonSql } from "./json-row.js";
 import type { EdmProperty, EntitySet } from "./model.js";
@@ -77,20 +79,18 @@ export function pageQuery(request: PageRequest) {
   ORDER BY ${orderBySql(order)} LIMIT ${params.add(limit + 1, "bigint")}${offset}`;
   const count =
     options.count === true
-      ? prepared(
-          `SELECT count(*) AS n FROM ${from(set)}${countWhere.length > 0 ? ` WHERE ${countWhere.join(" AND ")}` : ""}`,
-          params.values.slice(0, countParams),
-        )
+      ? countQuery(set, countWhere, params.values.slice(0, countParams), params.timeDependent)
       : undefined;
   return { page: prepared(text, params.values), count, limit, sent, order, selected, keyColumns };
 }
 
-export async function readPage(db: pg.Pool, request: PageRequest): Promise<Page> {
+/** One page; with `counts`, a `$count` of a tracked table is answered from memory while the table is unchanged. */
+export async function readPage(db: pg.Pool, request: PageRequest, counts?: CountCache): Promise<Page> {
   const { options } = request;
   const { page, count, limit, sent, order, selected, keyColumns } = pageQuery(request);
   const [result, counted] = await Promise.all([
     limit === 0 ? Promise.resolve({ rows: [] as Record<string, unknown>[] }) : db.query(page),
-    count ? db.query<{ n: string }>(count) : undefined,
+    count ? runCount(db, count, counts) : undefined,
   ]);
   const rows: string[] = [];
   const keys: unknown[][] = [];
@@ -110,7 +110,7 @@ export async function readPage(db: pg.Pool, request: PageRequest): Promise<Page>
     rows,
     keys,
     selected,
-    count: counted ? Number(counted.rows[0]?.n ?? 0) : undefined,
+    count: counted,
     next:
       more && last
         ? { after: order.map((_, i) => (last?.[`o${i}`] as string | null) ?? null), sent: sent + rows.length }
@@ -158,16 +158,45 @@ function selectJsonSql(set: EntitySet, selected: readonly EdmProperty[], ieee754
 const selectJsonCache = new WeakMap<EntitySet, Map<string, string>>();
 
 /** `/Set/$count`: rows after `$filter` and `$search`, paging options ignored. */
-export async function countRows(db: pg.Pool, set: EntitySet, options: QueryOptions): Promise<number> {
+export async function countRows(
+  db: pg.Pool,
+  set: EntitySet,
+  options: QueryOptions,
+  counts?: CountCache,
+): Promise<number> {
   const params = new SqlParams();
   const { where } = plan(set, options, params);
-  const result = await db.query<{ n: string }>(
-    prepared(
-      `SELECT count(*) AS n FROM ${from(set)}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""}`,
-      params.values,
-    ),
-  );
-  return Number(result.rows[0]?.n ?? 0);
+  return runCount(db, countQuery(set, where, params.values, params.timeDependent), counts);
+}
+
+/**
+ * The count of the rows matching `where`. A table with the change-version trigger also gets the statements
+ * that tie the count to the version it was read at, unless the answer depends on the time (`now()`).
+ */
+export function countQuery(
+  set: EntitySet,
+  where: readonly string[],
+  values: readonly unknown[],
+  timeDependent: boolean,
+): CountQuery {
+  const rest = `FROM ${from(set)}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""}`;
+  const plain = prepared(`SELECT count(*) AS n ${rest}`, [...values]);
+  if (!set.tracksChanges || timeDependent) return { plain };
+  const relation = values.length + 1;
+  return {
+    plain,
+    tracked: {
+      withVersion: prepared(
+        `SELECT count(*) AS n, (SELECT ${versionSql(`$${relation}::text`)}) AS v ${rest}`,
+        [...values, from(set)],
+      ),
+      version: prepared(`SELECT ${versionSql("$1::text")} AS v`, [from(set)]),
+    },
+  };
+}
+
+function runCount(db: pg.Pool, query: CountQuery, counts: CountCache | undefined): Promise<number> {
+  return counts ? counts.count(db, query) : plainCount(db, query);
 }
 
 /** `Set(key)`: the entity's JSON, or undefined when no row has that key. */

@@ -15,6 +15,8 @@ import type { EdmProperty, EntitySet } from "./model.js";
 /** Collects parameter values; placeholders carry the cast that fixes the parameter's type. */
 export class SqlParams {
   readonly values: unknown[] = [];
+  /** The statement's answer depends on when it runs (`now()`), not only on the data: never cache it. */
+  timeDependent = false;
 
   add(value: unknown, cast: string): string {
     this.values.push(value);
@@ -407,6 +409,7 @@ export class ExpressionCompiler {
         `${this.option}: ${expr.name} takes ${fn.optional ? `${fn.args.length - fn.optional} to ${fn.args.length}` : fn.args.length} argument(s), not ${expr.args.length}`,
         this.option,
       );
+    if (fn.timeDependent) this.params.timeDependent = true;
     const pattern = LIKE_PATTERNS[expr.name];
     const needle = expr.args[1];
     if (
@@ -515,6 +518,7 @@ interface FunctionSpec {
   readonly args: readonly (readonly ValueType[])[];
   readonly optional?: number;
   readonly nullable?: boolean;
+  readonly timeDependent?: boolean;
   readonly sql: (args: readonly Typed[]) => { sql: string; type: ValueType };
 }
 
@@ -607,7 +611,7 @@ const FUNCTIONS: Record<string, FunctionSpec> = {
   },
   date: { args: [INSTANT], sql: ([a]) => ({ sql: `(${utc(a as Typed)})::date`, type: "date" }) },
   totaloffsetminutes: { args: [TIME], sql: () => ({ sql: "0", type: "integer" }) },
-  now: { args: [], nullable: false, sql: () => ({ sql: "now()", type: "datetime" }) },
+  now: { args: [], nullable: false, timeDependent: true, sql: () => ({ sql: "now()", type: "datetime" }) },
   round: { args: [NUMBER], sql: sameNumber("round") },
   floor: { args: [NUMBER], sql: sameNumber("floor") },
   ceiling: { args: [NUMBER], sql: sameNumber("ceiling") },

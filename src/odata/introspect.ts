@@ -8,6 +8,7 @@
 import type pg from "pg";
 import { BitbridgeError } from "../app/errors.js";
 import { DELETED_AT_COLUMN, qualifiedName, quoteIdent } from "../destination/postgres/naming.js";
+import { CHANGE_TRIGGER } from "./change-versions.js";
 import {
   declaredTextLength,
   edmTypeOf,
@@ -58,6 +59,7 @@ const RELKINDS: Readonly<Record<string, EntitySet["relkind"]>> = {
 
 interface Relation {
   readonly relkind: EntitySet["relkind"];
+  readonly tracksChanges: boolean;
   readonly description?: string;
   readonly columns: readonly Column[];
 }
@@ -113,6 +115,7 @@ export async function describeEntitySet(client: pg.ClientBase, share: ShareSpec)
     // Rows with bb_deleted_at set are never served, so the column would always read null: not published.
     properties: hidesDeleted ? properties.filter((p) => p.column !== DELETED_AT_COLUMN) : properties,
     hidesDeleted,
+    tracksChanges: relation.tracksChanges,
     ...(relation.description === undefined ? {} : { description: relation.description }),
   };
 }
@@ -169,6 +172,7 @@ interface RelationRow {
   oid: number;
   relkind: string;
   description: string | null;
+  tracked: boolean;
 }
 
 interface ColumnRow {
@@ -221,10 +225,12 @@ ORDER BY a.attnum`;
 
 async function readRelation(client: pg.ClientBase, schema: string, table: string): Promise<Relation> {
   const found = await client.query<RelationRow>(
-    `SELECT c.oid, c.relkind::text AS relkind, obj_description(c.oid, 'pg_class') AS description
+    `SELECT c.oid, c.relkind::text AS relkind, obj_description(c.oid, 'pg_class') AS description,
+            EXISTS (SELECT FROM pg_trigger t
+                    WHERE t.tgrelid = c.oid AND t.tgname = $3 AND t.tgenabled = 'A') AS tracked
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = $1 AND c.relname = $2`,
-    [schema, table],
+    [schema, table, CHANGE_TRIGGER],
   );
   const row = found.rows[0];
   if (row === undefined)
@@ -244,6 +250,7 @@ async function readRelation(client: pg.ClientBase, schema: string, table: string
   const columns = await client.query<ColumnRow>(COLUMNS_SQL, [row.oid]);
   return {
     relkind,
+    tracksChanges: row.tracked,
     ...described(row.description),
     columns: columns.rows.map(
       (column): Column => ({

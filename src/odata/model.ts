@@ -61,6 +61,8 @@ export interface EntitySet {
   readonly properties: readonly EdmProperty[];
   /** Rows with `bb_deleted_at` set are hidden (bitbridge's soft deletes). */
   readonly hidesDeleted: boolean;
+  /** The table has bitbridge's change-version trigger: counts are cached until it changes. */
+  readonly tracksChanges: boolean;
   readonly description?: string;
 }
 

@@ -2,6 +2,7 @@ import type pg from "pg";
 import { requestOrigin } from "../server/origin.js";
 import type { QueryOptions } from "./ast.js";
 import { countRows, keySegment, MAX_PAGE_SIZE, queryError, readEntity, readPage } from "./collection.js";
+import { CountCache } from "./count-cache.js";
 import { Authenticator } from "./credentials.js";
 import { toCsdlJson } from "./csdl-json.js";
 import { toCsdlXml } from "./csdl-xml.js";
@@ -43,6 +44,8 @@ export interface ODataServiceOptions {
   readonly modelTtlMs?: number;
   /** How long a credential read from the database is trusted (default 1 s). */
   readonly credentialTtlMs?: number;
+  /** Remember counts of tables with change tracking until they change (default true). */
+  readonly countCache?: boolean;
 }
 
 /**
@@ -54,11 +57,13 @@ export class ODataService {
   private readonly auth: Authenticator;
   private readonly limiter = new RateLimiter();
   private readonly tokens: SkipTokens;
+  private readonly counts?: CountCache;
   private cached?: { model: EdmModel; version: string; checked: number };
 
   constructor(private readonly options: ODataServiceOptions) {
     this.auth = new Authenticator(options.app, options.credentialTtlMs);
     this.tokens = new SkipTokens(options.tokenKey);
+    if (options.countCache !== false) this.counts = new CountCache();
   }
 
   async handle(request: ODataRequest): Promise<ODataResponse> {
@@ -133,7 +138,7 @@ export class ODataService {
     const rest = match[3];
     if (keyText === undefined) {
       if (rest === "$count") {
-        const n = await countRows(this.options.data, set, options);
+        const n = await countRows(this.options.data, set, options, this.counts);
         return {
           status: 200,
           headers: { ...odataHeaders(), "content-type": "text/plain;charset=utf-8" },
@@ -194,13 +199,17 @@ export class ODataService {
       : undefined;
     const preferred = preferredPageSize(header(request, "prefer"));
     const pageSize = Math.min(MAX_PAGE_SIZE, preferred ?? MAX_PAGE_SIZE);
-    const page = await readPage(this.options.data, {
-      set,
-      options,
-      pageSize,
-      ieee754: format.ieee754,
-      token,
-    });
+    const page = await readPage(
+      this.options.data,
+      {
+        set,
+        options,
+        pageSize,
+        ieee754: format.ieee754,
+        token,
+      },
+      this.counts,
+    );
     const parts: string[] = [];
     if (format.metadata !== "none") {
       const selection =

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { BitbridgeError } from "../app/errors.js";
+import { type ChangeTrackingResult, trackChanges, untrackChanges } from "./change-versions.js";
 import { chooseMaxLengths, describeEntitySet } from "./introspect.js";
 import type { EdmModel, EntitySet } from "./model.js";
 import { entitySetName } from "./names.js";
@@ -29,20 +30,22 @@ export class ShareStore {
 
   /**
    * Publishes `schema.table`; checks it has a key and measures its text columns. Sharing again refreshes.
-   * With `admin` (a connection that may grant), the reader role is given SELECT on it.
+   * With `admin` (a connection that may grant), the reader role is given SELECT on it, and a table it owns
+   * gets the change-version trigger that lets the service answer repeated counts from memory.
    */
   async share(
     schema: string,
     table: string,
     name?: string,
     admin?: pg.ClientBase,
-  ): Promise<EntitySet & { readerRole?: GrantResult }> {
+  ): Promise<EntitySet & { readerRole?: GrantResult; changeTracking?: ChangeTrackingResult }> {
     // The admin connection reads too: the service's own sessions may only read what is already shared.
     const pooled = admin ? undefined : await this.data.connect();
     const client = admin ?? (pooled as pg.PoolClient);
     try {
-      const existing = (await this.list()).find((s) => s.schema === schema && s.table === table);
-      const taken = (await this.list()).filter((s) => s !== existing).map((s) => s.entitySet);
+      const all = await this.list();
+      const existing = all.find((s) => s.schema === schema && s.table === table);
+      const taken = all.filter((s) => s !== existing).map((s) => s.entitySet);
       const chosen = name ?? existing?.entitySet ?? entitySetName(schema, table, taken);
       // Salesforce and OData 4.01 lookups ignore case: names differing only in case would clash.
       if (taken.some((t) => t.toLowerCase() === chosen.toLowerCase()))
@@ -61,7 +64,10 @@ export class ShareStore {
          DO UPDATE SET entity_set = EXCLUDED.entity_set, max_lengths = EXCLUDED.max_lengths, shared_at = now()`,
         [schema, table, chosen, JSON.stringify(maxLengths)],
       );
-      return admin ? { ...set, readerRole: await grantReader(admin, schema, table) } : set;
+      if (!admin) return set;
+      const readerRole = await grantReader(admin, schema, table);
+      const changeTracking = await trackChanges(admin, schema, table);
+      return { ...set, tracksChanges: changeTracking.installed, readerRole, changeTracking };
     } finally {
       pooled?.release();
     }
@@ -79,7 +85,10 @@ export class ShareStore {
             [schemaOrSet, table],
           );
     const removed = result.rows[0];
-    if (admin && removed) await revokeReader(admin, removed.schema_name, removed.table_name);
+    if (admin && removed) {
+      await revokeReader(admin, removed.schema_name, removed.table_name);
+      await untrackChanges(admin, removed.schema_name, removed.table_name);
+    }
     if (result.rowCount === 0)
       throw new BitbridgeError(
         "ODATA_NOT_SHARED",

@@ -158,6 +158,10 @@ export const odataRoutes: RouteModule = (api, ctx) => {
     entitySet: Type.String(),
     key: Type.Array(Type.String()),
     properties: Type.Integer({ description: "How many columns are published" }),
+    countsCached: Type.Boolean({
+      description:
+        "Counts are answered from memory until the table changes (a change-version trigger is installed)",
+    }),
   });
   api.post(
     "/api/odata/shares",
@@ -183,6 +187,7 @@ export const odataRoutes: RouteModule = (api, ctx) => {
         entitySet: set.name,
         key: [...set.key],
         properties: set.properties.length,
+        countsCached: set.tracksChanges,
       });
     },
   );

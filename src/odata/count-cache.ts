@@ -1,0 +1,74 @@
+import type pg from "pg";
+
+/** A count as SQL; tracked tables also come with the statements that tie it to a change version. */
+export interface CountQuery {
+  readonly plain: pg.QueryConfig;
+  readonly tracked?: {
+    /** The count and, read in the same snapshot, the table's change version (`n`, `v`). */
+    readonly withVersion: pg.QueryConfig;
+    /** The table's change version alone (`v`). */
+    readonly version: pg.QueryConfig;
+  };
+}
+
+/** Statement errors meaning the change versions cannot be read here (removed, or not granted to this role). */
+const UNREADABLE = new Set(["42883", "3F000", "42P01", "42501"]);
+
+/**
+ * Counts remembered by the change version they were read at (see change-versions.ts). A repeated count
+ * costs one indexed read of the version while the table is unchanged, instead of a scan that grows with
+ * the table; any committed change, anyone's, makes the next request count again. Entries are evicted
+ * least recently used first.
+ */
+export class CountCache {
+  private readonly entries = new Map<string, { version: string; count: number }>();
+  /** Relations whose versions could not be read, until when they are counted plainly (a minute on). */
+  private readonly unreadable = new Map<string, number>();
+
+  constructor(private readonly maxEntries = 1000) {}
+
+  async count(db: pg.Pool, query: CountQuery): Promise<number> {
+    const tracked = query.tracked;
+    const relation = tracked?.version.values?.[0] as string;
+    if (!tracked || (this.unreadable.get(relation) ?? 0) > Date.now()) return plainCount(db, query);
+    const key = `${query.plain.text}\0${JSON.stringify(query.plain.values ?? [], bigintAsText)}`;
+    const entry = this.entries.get(key);
+    try {
+      if (entry) {
+        const current = await db.query<{ v: string | null }>(tracked.version);
+        if (current.rows[0]?.v === entry.version) {
+          this.entries.delete(key);
+          this.entries.set(key, entry);
+          return entry.count;
+        }
+        this.entries.delete(key);
+      }
+      const result = await db.query<{ n: string; v: string | null }>(tracked.withVersion);
+      const row = result.rows[0];
+      const count = Number(row?.n ?? 0);
+      if (row?.v) this.remember(key, { version: row.v, count });
+      return count;
+    } catch (error) {
+      if (!UNREADABLE.has((error as { code?: string }).code ?? "")) throw error;
+      this.unreadable.set(relation, Date.now() + 60_000);
+      return plainCount(db, query);
+    }
+  }
+
+  private remember(key: string, entry: { version: string; count: number }): void {
+    if (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    this.entries.set(key, entry);
+  }
+}
+
+export async function plainCount(db: pg.Pool, query: CountQuery): Promise<number> {
+  const result = await db.query<{ n: string }>(query.plain);
+  return Number(result.rows[0]?.n ?? 0);
+}
+
+function bigintAsText(_key: string, value: unknown): unknown {
+  return typeof value === "bigint" ? `${value}n` : value;
+}
