@@ -14,14 +14,23 @@ export interface CountQuery {
 /** Statement errors meaning the change versions cannot be read here (removed, or not granted to this role). */
 const UNREADABLE = new Set(["42883", "3F000", "42P01", "42501"]);
 
+interface Counted {
+  readonly count: number;
+  /** The change version the count was read at (null: not tracked after all). */
+  readonly version: string | null;
+}
+
 /**
  * Counts remembered by the change version they were read at (see change-versions.ts). A repeated count
  * costs one indexed read of the version while the table is unchanged, instead of a scan that grows with
- * the table; any committed change, anyone's, makes the next request count again. Entries are evicted
- * least recently used first.
+ * the table; any committed change, anyone's, makes the next request count again. Requests that arrive
+ * while the same count runs wait for it instead of starting their own, and take its answer when the
+ * version they read on arrival is the one it was counted at (so no answer predates its request's data).
+ * Entries are evicted least recently used first.
  */
 export class CountCache {
   private readonly entries = new Map<string, { version: string; count: number }>();
+  private readonly running = new Map<string, Promise<Counted>>();
   /** Relations whose versions could not be read, until when they are counted plainly (a minute on). */
   private readonly unreadable = new Map<string, number>();
 
@@ -32,22 +41,26 @@ export class CountCache {
     const relation = tracked?.version.values?.[0] as string;
     if (!tracked || (this.unreadable.get(relation) ?? 0) > Date.now()) return plainCount(db, query);
     const key = `${query.plain.text}\0${JSON.stringify(query.plain.values ?? [], bigintAsText)}`;
-    const entry = this.entries.get(key);
     try {
-      if (entry) {
-        const current = await db.query<{ v: string | null }>(tracked.version);
-        if (current.rows[0]?.v === entry.version) {
+      if (this.entries.has(key) || this.running.has(key)) {
+        const current = (await db.query<{ v: string | null }>(tracked.version)).rows[0]?.v ?? null;
+        const entry = this.entries.get(key);
+        if (current !== null && entry?.version === current) {
           this.entries.delete(key);
           this.entries.set(key, entry);
           return entry.count;
         }
-        this.entries.delete(key);
+        const running = this.running.get(key);
+        const shared = running ? await running.catch(() => undefined) : undefined;
+        if (current !== null && shared?.version === current) return shared.count;
       }
-      const result = await db.query<{ n: string; v: string | null }>(tracked.withVersion);
-      const row = result.rows[0];
-      const count = Number(row?.n ?? 0);
-      if (row?.v) this.remember(key, { version: row.v, count });
-      return count;
+      const started = this.countWithVersion(db, tracked.withVersion, key);
+      this.running.set(key, started);
+      const forget = () => {
+        if (this.running.get(key) === started) this.running.delete(key);
+      };
+      started.then(forget, forget);
+      return (await started).count;
     } catch (error) {
       if (!UNREADABLE.has((error as { code?: string }).code ?? "")) throw error;
       this.unreadable.set(relation, Date.now() + 60_000);
@@ -55,7 +68,15 @@ export class CountCache {
     }
   }
 
+  private async countWithVersion(db: pg.Pool, statement: pg.QueryConfig, key: string): Promise<Counted> {
+    const row = (await db.query<{ n: string; v: string | null }>(statement)).rows[0];
+    const counted = { count: Number(row?.n ?? 0), version: row?.v ?? null };
+    if (counted.version !== null) this.remember(key, { version: counted.version, count: counted.count });
+    return counted;
+  }
+
   private remember(key: string, entry: { version: string; count: number }): void {
+    this.entries.delete(key);
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);

@@ -113,6 +113,15 @@ describe("counts remembered by change version", () => {
     expect(sent.filter((text) => text.includes("version(to_regclass("))).toHaveLength(2);
   });
 
+  it("requests arriving while the same count runs share it", async () => {
+    await db.pool.query("INSERT INTO bb.commits (hash, author, created_on) VALUES ('s1', 'dev0', now())");
+    sent.length = 0;
+    const path = "commits?$count=true&$top=2&$filter=author ne 'nobody'";
+    const answers = await Promise.all(Array.from({ length: 10 }, () => count(path)));
+    expect(new Set(answers)).toEqual(new Set([await expected("author <> 'nobody'")]));
+    expect(counted()).toBe(1);
+  });
+
   it("counts again after every kind of committed change, from any connection", async () => {
     const writer = await db.connect();
     try {

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type pg from "pg";
 import { BitbridgeError } from "../../app/errors.js";
 import { APP_SCHEMA } from "../../app/migrations.js";
+import { CHANGE_SCHEMA } from "../../odata/change-versions.js";
 import { CredentialStore } from "../../odata/credentials.js";
 import { describeEntitySet } from "../../odata/introspect.js";
 import { ODATA_ROOT, type ODataResponse } from "../../odata/service.js";
@@ -251,9 +252,9 @@ async function listTables(ctx: ApiContext) {
      WHERE c.relkind IN ('r', 'p', 'v', 'm') AND NOT c.relispartition
        AND n.nspname <> ALL($1) AND n.nspname NOT LIKE 'pg\\_%' AND c.relname NOT LIKE 'bb\\_%'
      ORDER BY 1, 2`,
-    // bitbridge's own schemas hold credentials and queue state, and its bb_* tables replication
-    // bookkeeping: never offered for sharing.
-    [["information_schema", APP_SCHEMA, QUEUE_SCHEMA]],
+    // bitbridge's own schemas hold credentials, queue state and change versions, and its bb_* tables
+    // replication bookkeeping: never offered for sharing.
+    [["information_schema", APP_SCHEMA, QUEUE_SCHEMA, CHANGE_SCHEMA]],
   );
   const shares = await ctx.shares.list();
   const problems = new Map<string, string>();
