@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type pg from "pg";
 import { DELETED_AT_COLUMN, qualifiedName, quoteIdent } from "../destination/postgres/naming.js";
-import type { KeyPredicate, QueryOptions } from "./ast.js";
+import type { KeyPredicate, ODataExpr, QueryOptions, SearchExpr } from "./ast.js";
 import { versionSql } from "./change-versions.js";
 import { afterSql, columnSql, ExpressionCompiler, orderBySql, SqlParams } from "./compile.js";
 import { type CountCache, type CountQuery, plainCount } from "./count-cache.js";
@@ -58,6 +58,12 @@ function from(set: EntitySet): string {
   return qualifiedName(set.schema, set.table);
 }
 
+/**
+ * A page whose count is at most this is read filter-first (see `pageQuery`); above it, the matches are
+ * common enough that walking the sort order finds a page of them quickly.
+ */
+export const FILTER_FIRST_MAX_ROWS = 100_000;
+
 /** The SQL of one page (and of its count, with `$count=true`): what `readPage` runs. */
 export function pageQuery(request: PageRequest) {
   const { set, options, token } = request;
@@ -72,26 +78,82 @@ export function pageQuery(request: PageRequest) {
   const selected = selectedProperties(set, options);
   const keyColumns = set.key.map((k) => set.properties.find((p) => p.name === k) as EdmProperty);
   const offset = !token && options.skip ? ` OFFSET ${params.add(options.skip, "bigint")}` : "";
-  const text = `SELECT ${selectJsonSql(set, selected, request.ieee754)} AS j,
+  const select = `SELECT ${selectJsonSql(set, selected, request.ieee754)} AS j,
     ${order.map((t, i) => `(${t.sql})::text AS o${i}`).join(", ")},
-    ${keyColumns.map((k, i) => `${columnSql(k)} AS k${i}`).join(", ")}
-  FROM ${from(set)}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""}
-  ORDER BY ${orderBySql(order)} LIMIT ${params.add(limit + 1, "bigint")}${offset}`;
+    ${keyColumns.map((k, i) => `${columnSql(k)} AS k${i}`).join(", ")}`;
+  const filtered = `${from(set)}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""}`;
+  const tail = `ORDER BY ${orderBySql(order)} LIMIT ${params.add(limit + 1, "bigint")}${offset}`;
+  const text = `${select}\n  FROM ${filtered}\n  ${tail}`;
+  // PostgreSQL walks the sort order's index when it expects matches to be spread evenly, and a search whose
+  // matches cluster (one customer's name in one repository's pull requests) then reads most of the table.
+  // When an index finds the matches and the count says they are few, they are read first, then sorted.
+  const filterFirst =
+    options.count === true && indexLed(set, options)
+      ? prepared(
+          `WITH bb_matches AS MATERIALIZED (SELECT * FROM ${filtered})\n  ${select}\n  FROM bb_matches\n  ${tail}`,
+          params.values,
+        )
+      : undefined;
   const count =
     options.count === true
       ? countQuery(set, countWhere, params.values.slice(0, countParams), params.timeDependent)
       : undefined;
-  return { page: prepared(text, params.values), count, limit, sent, order, selected, keyColumns };
+  return {
+    page: prepared(text, params.values),
+    filterFirst,
+    count,
+    limit,
+    sent,
+    order,
+    selected,
+    keyColumns,
+  };
+}
+
+/** Whether bitbridge's text indexes can find every row the filter and search keep. */
+function indexLed(set: EntitySet, options: QueryOptions): boolean {
+  const indexes = set.textIndexes;
+  const served = (expr: ODataExpr): boolean => {
+    if (expr.kind === "binary") {
+      if (expr.op === "and") return served(expr.left) || served(expr.right);
+      if (expr.op === "or") return served(expr.left) && served(expr.right);
+      if (expr.op === "eq" && expr.right.kind === "literal" && expr.right.value === true)
+        return served(expr.left);
+      return false;
+    }
+    if (expr.kind !== "call" || !["contains", "startswith", "endswith"].includes(expr.name)) return false;
+    const [property, needle] = expr.args;
+    if (property?.kind !== "property" || needle?.kind !== "literal" || needle.type !== "string") return false;
+    const name = property.name.toLowerCase();
+    return [...indexes.contains].some((indexed) => indexed.toLowerCase() === name);
+  };
+  const searched = (expr: SearchExpr): boolean => {
+    if (expr.kind === "term") return true;
+    if (expr.kind === "and") return searched(expr.left) || searched(expr.right);
+    if (expr.kind === "or") return searched(expr.left) && searched(expr.right);
+    return false;
+  };
+  return (
+    (options.filter !== undefined && served(options.filter)) ||
+    (options.search !== undefined && indexes.search && searched(options.search))
+  );
 }
 
 /** One page; with `counts`, a `$count` of a tracked table is answered from memory while the table is unchanged. */
 export async function readPage(db: pg.Pool, request: PageRequest, counts?: CountCache): Promise<Page> {
   const { options } = request;
-  const { page, count, limit, sent, order, selected, keyColumns } = pageQuery(request);
-  const [result, counted] = await Promise.all([
-    limit === 0 ? Promise.resolve({ rows: [] as Record<string, unknown>[] }) : db.query(page),
-    count ? runCount(db, count, counts) : undefined,
-  ]);
+  const { page, filterFirst, count, limit, sent, order, selected, keyColumns } = pageQuery(request);
+  let result: { rows: Record<string, unknown>[] };
+  let counted: number | undefined;
+  if (limit === 0) {
+    result = { rows: [] };
+    counted = count ? await runCount(db, count, counts) : undefined;
+  } else if (filterFirst && count) {
+    counted = await runCount(db, count, counts);
+    result = await db.query(counted <= FILTER_FIRST_MAX_ROWS ? filterFirst : page);
+  } else {
+    [result, counted] = await Promise.all([db.query(page), count ? runCount(db, count, counts) : undefined]);
+  }
   const rows: string[] = [];
   const keys: unknown[][] = [];
   let bytes = 0;

@@ -19,6 +19,7 @@ import {
 } from "./edm-types.js";
 import type { EdmProperty, EdmType, EntitySet } from "./model.js";
 import { assertEntitySetName, MAX_ENTITY_SET_NAME, odataName, propertyNames } from "./names.js";
+import { findTextIndexes } from "./search-index.js";
 
 export const IntrospectErrorCode = {
   notFound: "ODATA_RELATION_NOT_FOUND",
@@ -106,7 +107,7 @@ export async function describeEntitySet(client: pg.ClientBase, share: ShareSpec)
   }
 
   const hidesDeleted = relation.columns.some((column) => column.name === DELETED_AT_COLUMN);
-  return {
+  const set = {
     name,
     schema,
     table,
@@ -118,6 +119,7 @@ export async function describeEntitySet(client: pg.ClientBase, share: ShareSpec)
     tracksChanges: relation.tracksChanges,
     ...(relation.description === undefined ? {} : { description: relation.description }),
   };
+  return { ...set, textIndexes: await findTextIndexes(client, set) };
 }
 
 /**

@@ -63,8 +63,19 @@ export interface EntitySet {
   readonly hidesDeleted: boolean;
   /** The table has bitbridge's change-version trigger: counts are cached until it changes. */
   readonly tracksChanges: boolean;
+  /** bitbridge's `$search` and `contains` indexes on the table. */
+  readonly textIndexes: TextIndexes;
   readonly description?: string;
 }
+
+export interface TextIndexes {
+  /** The `$search` document is indexed. */
+  readonly search: boolean;
+  /** Properties with a trigram index (`contains`, `startswith`, `endswith`). */
+  readonly contains: ReadonlySet<string>;
+}
+
+export const NO_TEXT_INDEXES: TextIndexes = { search: false, contains: new Set() };
 
 export interface EdmModel {
   /** Schema namespace, e.g. `bitbridge`. */

@@ -3,7 +3,7 @@ import type pg from "pg";
 import { BitbridgeError } from "../app/errors.js";
 import { qualifiedName, quoteIdent } from "../destination/postgres/naming.js";
 import { columnSql, searchDocument } from "./compile.js";
-import type { EntitySet } from "./model.js";
+import { type EdmProperty, type EntitySet, NO_TEXT_INDEXES, type TextIndexes } from "./model.js";
 
 /**
  * A GIN index on exactly the document `$search` queries (see `searchDocument`), so a search reads the
@@ -12,12 +12,8 @@ import type { EntitySet } from "./model.js";
  */
 export async function createSearchIndex(client: pg.ClientBase, set: EntitySet): Promise<string | undefined> {
   const document = searchDocument(set);
-  if (!document) return undefined;
-  const digest = createHash("sha1")
-    .update(`${set.schema}.${set.table}:${document}`)
-    .digest("hex")
-    .slice(0, 10);
-  const name = `bb_search_${digest}`;
+  const name = searchIndexName(set);
+  if (!document || !name) return undefined;
   await client.query(
     `CREATE INDEX IF NOT EXISTS ${quoteIdent(name)} ON ${qualifiedName(set.schema, set.table)} USING gin (${document})`,
   );
@@ -58,15 +54,44 @@ export async function createContainsIndexes(
   const names: string[] = [];
   for (const property of chosen) {
     const expression = columnSql(property);
-    const digest = createHash("sha1")
-      .update(`${set.schema}.${set.table}:${expression}`)
-      .digest("hex")
-      .slice(0, 10);
-    const name = `bb_trgm_${digest}`;
+    const name = containsIndexName(set, property);
     await client.query(
       `CREATE INDEX IF NOT EXISTS ${quoteIdent(name)} ON ${qualifiedName(set.schema, set.table)} USING gin ((${expression}) gin_trgm_ops)`,
     );
     names.push(name);
   }
   return names;
+}
+
+/** The index names derive from what they index, so finding one by name proves it serves that expression. */
+function searchIndexName(set: EntitySet): string | undefined {
+  const document = searchDocument(set);
+  return document && `bb_search_${digest(`${set.schema}.${set.table}:${document}`)}`;
+}
+
+function containsIndexName(set: EntitySet, property: EdmProperty): string {
+  return `bb_trgm_${digest(`${set.schema}.${set.table}:${columnSql(property)}`)}`;
+}
+
+function digest(text: string): string {
+  return createHash("sha1").update(text).digest("hex").slice(0, 10);
+}
+
+/** Which of bitbridge's text indexes exist (and are valid) on the set's table. */
+export async function findTextIndexes(
+  client: pg.ClientBase,
+  set: Omit<EntitySet, "textIndexes">,
+): Promise<TextIndexes> {
+  const result = await client.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+     WHERE i.indrelid = to_regclass($1) AND i.indisvalid`,
+    [qualifiedName(set.schema, set.table)],
+  );
+  const names = new Set(result.rows.map((r) => r.name));
+  const full = { ...set, textIndexes: NO_TEXT_INDEXES };
+  const search = searchIndexName(full);
+  return {
+    search: search !== undefined && names.has(search),
+    contains: new Set(set.properties.filter((p) => names.has(containsIndexName(full, p))).map((p) => p.name)),
+  };
 }

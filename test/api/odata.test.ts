@@ -150,6 +150,7 @@ describe("external objects", () => {
       entitySet: "orders",
       key: ["id"],
       properties: 3,
+      countsCached: true,
     });
     await browser.json("/api/odata/shares", {
       method: "POST",

@@ -1,0 +1,127 @@
+import pg from "pg";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { migrate } from "../../src/app/database.js";
+import { CredentialStore } from "../../src/odata/credentials.js";
+import { createContainsIndexes, createSearchIndex } from "../../src/odata/search-index.js";
+import { ODataService } from "../../src/odata/service.js";
+import { ShareStore } from "../../src/odata/shares.js";
+import { useTestDatabase } from "../support/postgres.js";
+
+const db = await useTestDatabase("odata-filter-first");
+let data: pg.Pool;
+let service: ODataService;
+let auth: string;
+const sent: string[] = [];
+
+beforeAll(async () => {
+  await migrate(db.pool);
+  // The matches cluster at the end of the key order, as one customer's pull requests cluster in one repository.
+  await db.pool.query(`
+    CREATE SCHEMA bb;
+    CREATE TABLE bb.pull_requests (
+      repo text NOT NULL, id integer NOT NULL, title text NOT NULL, author text NOT NULL,
+      bb_deleted_at timestamptz, PRIMARY KEY (repo, id));
+    INSERT INTO bb.pull_requests (repo, id, title, author)
+    SELECT 'repo-' || lpad((n / 500)::text, 3, '0'), n,
+           CASE WHEN n > 9400 AND n % 3 = 0 THEN 'Acme rollout ' || n ELSE 'Refactor ' || n END,
+           CASE WHEN n % 1000 = 7 THEN 'Acme bot' ELSE 'dev ' || (n % 13) END
+    FROM generate_series(1, 10000) AS n;
+    ANALYZE bb.pull_requests;`);
+  data = new pg.Pool({ connectionString: db.url, options: "-c TimeZone=UTC" });
+  const query = data.query.bind(data);
+  data.query = ((config: string | pg.QueryConfig, ...rest: unknown[]) => {
+    sent.push(typeof config === "string" ? config : config.text);
+    return (query as (...args: unknown[]) => unknown)(config, ...rest);
+  }) as typeof data.query;
+  const shares = new ShareStore(db.pool, data);
+  const admin = await db.pool.connect();
+  try {
+    const set = await shares.share("bb", "pull_requests", undefined, admin);
+    await createSearchIndex(admin, set);
+    await createContainsIndexes(admin, set, ["title", "author"]);
+  } finally {
+    admin.release();
+  }
+  const issued = await new CredentialStore(db.pool).create("searcher");
+  auth = `Basic ${Buffer.from(`${issued.username}:${issued.password}`).toString("base64")}`;
+  service = new ODataService({
+    app: db.pool,
+    data,
+    shares,
+    tokenKey: Buffer.alloc(32, 3),
+    baseUrl: "https://odata.example.com/odata/v4",
+  });
+});
+
+afterAll(async () => {
+  await data?.end();
+});
+
+beforeEach(() => {
+  sent.length = 0;
+});
+
+async function body(path: string) {
+  const response = await service.handle({
+    method: "GET",
+    url: `/odata/v4/${path}`,
+    headers: { authorization: auth },
+  });
+  if (response.status !== 200) throw new Error(`${path}: ${response.status} ${response.body}`);
+  return JSON.parse(response.body);
+}
+
+const filterFirst = () => sent.filter((text) => text.includes("bb_matches")).length;
+const rows = async (where: string, order = "repo, id") =>
+  (await db.pool.query(`SELECT id, title FROM bb.pull_requests WHERE ${where} ORDER BY ${order}`)).rows;
+
+describe("index-led searches with a count are read filter-first", () => {
+  const ACME = "(strpos(title, 'Acme') > 0 OR strpos(author, 'Acme') > 0)";
+
+  it("contains(...) eq true OR-ed over indexed properties: same rows, read after the count", async () => {
+    const result = await body(
+      "pull_requests?$select=id,title&$count=true&$filter=contains(title,'Acme') eq true or contains(author,'Acme') eq true&$top=25",
+    );
+    const expected = await rows(ACME);
+    expect(result["@odata.count"]).toBe(expected.length);
+    expect(result.value).toEqual(expected.slice(0, 25));
+    expect(filterFirst()).toBe(1);
+  });
+
+  it("$search, descending order, $skip, and server paging through nextLink", async () => {
+    const expected = await rows(ACME, "id DESC, repo, id");
+    const skipped = await body(
+      "pull_requests?$select=id,title&$count=true&$search=Acme&$orderby=id desc&$top=10&$skip=5",
+    );
+    expect(skipped.value).toEqual(expected.slice(5, 15));
+    const seen: unknown[] = [];
+    let url: string | undefined = "pull_requests?$select=id,title&$count=true&$search=Acme&$orderby=id desc";
+    while (url) {
+      const page = await service.handle({
+        method: "GET",
+        url: `/odata/v4/${url}`,
+        headers: { authorization: auth, prefer: "odata.maxpagesize=40" },
+      });
+      const parsed = JSON.parse(page.body);
+      expect(parsed["@odata.count"]).toBe(expected.length);
+      seen.push(...parsed.value);
+      url = parsed["@odata.nextLink"]?.replace("https://odata.example.com/odata/v4/", "");
+    }
+    expect(seen).toEqual(expected);
+    expect(filterFirst()).toBeGreaterThan(2);
+  });
+
+  it("not without a count, a property without an index, or a filter an index cannot lead", async () => {
+    await body("pull_requests?$select=id&$filter=contains(title,'Acme')&$top=5");
+    await body("pull_requests?$select=id&$count=true&$filter=contains(repo,'007')&$top=5");
+    await body("pull_requests?$select=id&$count=true&$filter=contains(title,'Acme') or id lt 5&$top=5");
+    await body("pull_requests?$select=id&$count=true&$search=NOT Acme&$top=5");
+    expect(filterFirst()).toBe(0);
+    // An AND needs one indexed side.
+    const both = await body(
+      "pull_requests?$select=id,title&$count=true&$filter=contains(title,'Acme') and id lt 9500&$top=5",
+    );
+    expect(both.value).toEqual((await rows("strpos(title, 'Acme') > 0 AND id < 9500")).slice(0, 5));
+    expect(filterFirst()).toBe(1);
+  });
+});
