@@ -59,6 +59,7 @@ const RELKINDS: Readonly<Record<string, EntitySet["relkind"]>> = {
 };
 
 interface Relation {
+  readonly oid: number;
   readonly relkind: EntitySet["relkind"];
   readonly tracksChanges: boolean;
   readonly description?: string;
@@ -119,7 +120,7 @@ export async function describeEntitySet(client: pg.ClientBase, share: ShareSpec)
     tracksChanges: relation.tracksChanges,
     ...(relation.description === undefined ? {} : { description: relation.description }),
   };
-  return { ...set, textIndexes: await findTextIndexes(client, set) };
+  return { ...set, textIndexes: await findTextIndexes(client, relation.oid, set) };
 }
 
 /**
@@ -251,6 +252,7 @@ async function readRelation(client: pg.ClientBase, schema: string, table: string
     );
   const columns = await client.query<ColumnRow>(COLUMNS_SQL, [row.oid]);
   return {
+    oid: row.oid,
     relkind,
     tracksChanges: row.tracked,
     ...described(row.description),

@@ -77,15 +77,19 @@ function digest(text: string): string {
   return createHash("sha1").update(text).digest("hex").slice(0, 10);
 }
 
-/** Which of bitbridge's text indexes exist (and are valid) on the set's table. */
+/**
+ * Which of bitbridge's text indexes exist (and are valid) on the set's table, `relation` by its oid: catalogs
+ * answer any role, where a lookup by name would need rights on a schema that is not shared yet.
+ */
 export async function findTextIndexes(
   client: pg.ClientBase,
+  relation: number,
   set: Omit<EntitySet, "textIndexes">,
 ): Promise<TextIndexes> {
   const result = await client.query<{ name: string }>(
     `SELECT c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-     WHERE i.indrelid = to_regclass($1) AND i.indisvalid`,
-    [qualifiedName(set.schema, set.table)],
+     WHERE i.indrelid = $1 AND i.indisvalid`,
+    [relation],
   );
   const names = new Set(result.rows.map((r) => r.name));
   const full = { ...set, textIndexes: NO_TEXT_INDEXES };
