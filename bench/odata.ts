@@ -5,6 +5,9 @@
  *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:odata
  *   ROWS=1000000 CONNECTIONS=50 SECONDS=10 ROUNDS=3 WARMUP=2 SHAPES=select,filter ...
  *
+ * Shapes named `.../uncached` run against a second service started with COUNT_CACHE=off: every count counted,
+ * as after each change of the table.
+ *
  * BENCH_SERVER_NODE_ARGS passes Node options to the service's process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
  * to see where its time goes).
  *
