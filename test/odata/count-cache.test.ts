@@ -10,6 +10,7 @@ import { READER_ROLE, readAsReader } from "../../src/odata/reader-role.js";
 import { ODataService } from "../../src/odata/service.js";
 import { ShareStore } from "../../src/odata/shares.js";
 import { useTestDatabase } from "../support/postgres.js";
+import { recordStatements } from "../support/recorded-pool.js";
 
 const db = await useTestDatabase("odata-count-cache");
 let data: pg.Pool;
@@ -17,7 +18,7 @@ let shares: ShareStore;
 let service: ODataService;
 let auth: string;
 /** The text of every statement the service sent to the published database. */
-const sent: string[] = [];
+let sent: string[] = [];
 
 async function shareAsAdmin(schema: string, table: string) {
   const admin = await db.pool.connect();
@@ -44,11 +45,7 @@ beforeAll(async () => {
     options: "-c default_transaction_read_only=on -c TimeZone=UTC",
   });
   readAsReader(data);
-  const query = data.query.bind(data);
-  data.query = ((config: string | pg.QueryConfig, ...rest: unknown[]) => {
-    sent.push(typeof config === "string" ? config : config.text);
-    return (query as (...args: unknown[]) => unknown)(config, ...rest);
-  }) as typeof data.query;
+  sent = recordStatements(data);
   shares = new ShareStore(db.pool, data);
   const shared = await shareAsAdmin("bb", "commits");
   expect(shared.changeTracking).toEqual({ installed: true });

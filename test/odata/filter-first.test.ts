@@ -6,12 +6,13 @@ import { createContainsIndexes, createSearchIndex } from "../../src/odata/search
 import { ODataService } from "../../src/odata/service.js";
 import { ShareStore } from "../../src/odata/shares.js";
 import { useTestDatabase } from "../support/postgres.js";
+import { recordStatements } from "../support/recorded-pool.js";
 
 const db = await useTestDatabase("odata-filter-first");
 let data: pg.Pool;
 let service: ODataService;
 let auth: string;
-const sent: string[] = [];
+let sent: string[] = [];
 
 beforeAll(async () => {
   await migrate(db.pool);
@@ -28,11 +29,7 @@ beforeAll(async () => {
     FROM generate_series(1, 10000) AS n;
     ANALYZE bb.pull_requests;`);
   data = new pg.Pool({ connectionString: db.url, options: "-c TimeZone=UTC" });
-  const query = data.query.bind(data);
-  data.query = ((config: string | pg.QueryConfig, ...rest: unknown[]) => {
-    sent.push(typeof config === "string" ? config : config.text);
-    return (query as (...args: unknown[]) => unknown)(config, ...rest);
-  }) as typeof data.query;
+  sent = recordStatements(data);
   const shares = new ShareStore(db.pool, data);
   const admin = await db.pool.connect();
   try {
