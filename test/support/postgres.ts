@@ -87,7 +87,19 @@ export async function createTestDatabase(label?: string): Promise<TestDatabase> 
     drop() {
       dropping ??= (async () => {
         await pool.end();
-        await admin(serverUrl, `DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+        await admin(serverUrl, async (client) => {
+          // A pool's end() resolves before its clients' sessions have closed: dropping WITH (FORCE) at once
+          // would terminate them mid-goodbye, and a test file's own pool would report that as an error.
+          for (let waited = 0; waited < 5000; waited += 50) {
+            const open = await client.query<{ n: number }>(
+              "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1",
+              [name],
+            );
+            if ((open.rows[0]?.n ?? 0) === 0) break;
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+          await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+        });
       })();
       return dropping;
     },
@@ -137,12 +149,16 @@ function uniqueName(label: string): string {
   return `bbt_${slug || "db"}_${Date.now().toString(36)}_${random}`;
 }
 
-async function admin(serverUrl: string, sql: string): Promise<void> {
+async function admin(
+  serverUrl: string,
+  work: string | ((client: pg.Client) => Promise<void>),
+): Promise<void> {
   const client = new pg.Client({ connectionString: serverUrl });
   client.on("error", () => {});
   await client.connect();
   try {
-    await client.query(sql);
+    if (typeof work === "string") await client.query(work);
+    else await work(client);
   } finally {
     await client.end();
   }
