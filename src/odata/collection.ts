@@ -124,8 +124,11 @@ function indexLed(set: EntitySet, options: QueryOptions): boolean {
     if (expr.kind !== "call" || !["contains", "startswith", "endswith"].includes(expr.name)) return false;
     const [property, needle] = expr.args;
     if (property?.kind !== "property" || needle?.kind !== "literal" || needle.type !== "string") return false;
-    const name = property.name.toLowerCase();
-    return [...indexes.contains].some((indexed) => indexed.toLowerCase() === name);
+    // Bound as the compiler binds names: the exact name first, then case-insensitively (4.01).
+    const bound =
+      set.properties.find((p) => p.name === property.name) ??
+      set.properties.find((p) => p.name.toLowerCase() === property.name.toLowerCase());
+    return bound !== undefined && indexes.contains.has(bound.name);
   };
   const searched = (expr: SearchExpr): boolean => {
     if (expr.kind === "term") return true;
@@ -244,15 +247,16 @@ export function countQuery(
   const rest = `FROM ${from(set)}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""}`;
   const plain = prepared(`SELECT count(*) AS n ${rest}`, [...values]);
   if (!set.tracksChanges || timeDependent) return { plain };
-  const relation = values.length + 1;
+  const relation = from(set);
   return {
     plain,
     tracked: {
+      relation,
       withVersion: prepared(
-        `SELECT count(*) AS n, (SELECT ${versionSql(`$${relation}::text`)}) AS v ${rest}`,
-        [...values, from(set)],
+        `SELECT count(*) AS n, (SELECT ${versionSql(`$${values.length + 1}::text`)}) AS v ${rest}`,
+        [...values, relation],
       ),
-      version: prepared(`SELECT ${versionSql("$1::text")} AS v`, [from(set)]),
+      version: prepared(`SELECT ${versionSql("$1::text")} AS v`, [relation]),
     },
   };
 }

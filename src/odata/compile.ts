@@ -109,7 +109,7 @@ const EDM_NAMES: Record<ValueType, string> = {
  * The text `$search` looks in: the searchable properties joined with `||` (not concat_ws, which is only
  * STABLE), so `bitbridge odata share --search-index` can build a GIN index on exactly this expression.
  */
-export function searchDocument(set: EntitySet): string | undefined {
+export function searchDocument(set: Pick<EntitySet, "properties">): string | undefined {
   const columns = set.properties.filter((p) => p.searchable);
   if (columns.length === 0) return undefined;
   return `to_tsvector('simple'::regconfig, ${columns.map((c) => `coalesce(${columnSql(c)}, '')`).join(" || ' ' || ")})`;

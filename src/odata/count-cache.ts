@@ -4,6 +4,8 @@ import type pg from "pg";
 export interface CountQuery {
   readonly plain: pg.QueryConfig;
   readonly tracked?: {
+    /** The table, quoted and qualified: what the version statements name. */
+    readonly relation: string;
     /** The count and, read in the same snapshot, the table's change version (`n`, `v`). */
     readonly withVersion: pg.QueryConfig;
     /** The table's change version alone (`v`). */
@@ -38,8 +40,7 @@ export class CountCache {
 
   async count(db: pg.Pool, query: CountQuery): Promise<number> {
     const tracked = query.tracked;
-    const relation = tracked?.version.values?.[0] as string;
-    if (!tracked || (this.unreadable.get(relation) ?? 0) > Date.now()) return plainCount(db, query);
+    if (!tracked || (this.unreadable.get(tracked.relation) ?? 0) > Date.now()) return plainCount(db, query);
     const key = `${query.plain.text}\0${JSON.stringify(query.plain.values ?? [], bigintAsText)}`;
     try {
       if (this.entries.has(key) || this.running.has(key)) {
@@ -63,7 +64,7 @@ export class CountCache {
       return (await started).count;
     } catch (error) {
       if (!UNREADABLE.has((error as { code?: string }).code ?? "")) throw error;
-      this.unreadable.set(relation, Date.now() + 60_000);
+      this.unreadable.set(tracked.relation, Date.now() + 60_000);
       return plainCount(db, query);
     }
   }

@@ -75,8 +75,6 @@ export interface TextIndexes {
   readonly contains: ReadonlySet<string>;
 }
 
-export const NO_TEXT_INDEXES: TextIndexes = { search: false, contains: new Set() };
-
 export interface EdmModel {
   /** Schema namespace, e.g. `bitbridge`. */
   readonly namespace: string;

@@ -3,7 +3,10 @@ import type pg from "pg";
 import { BitbridgeError } from "../app/errors.js";
 import { qualifiedName, quoteIdent } from "../destination/postgres/naming.js";
 import { columnSql, searchDocument } from "./compile.js";
-import { type EdmProperty, type EntitySet, NO_TEXT_INDEXES, type TextIndexes } from "./model.js";
+import type { EdmProperty, EntitySet, TextIndexes } from "./model.js";
+
+/** What an index name is derived from. */
+type Indexed = Pick<EntitySet, "schema" | "table" | "properties">;
 
 /**
  * A GIN index on exactly the document `$search` queries (see `searchDocument`), so a search reads the
@@ -64,12 +67,12 @@ export async function createContainsIndexes(
 }
 
 /** The index names derive from what they index, so finding one by name proves it serves that expression. */
-function searchIndexName(set: EntitySet): string | undefined {
+function searchIndexName(set: Indexed): string | undefined {
   const document = searchDocument(set);
   return document && `bb_search_${digest(`${set.schema}.${set.table}:${document}`)}`;
 }
 
-function containsIndexName(set: EntitySet, property: EdmProperty): string {
+function containsIndexName(set: Indexed, property: EdmProperty): string {
   return `bb_trgm_${digest(`${set.schema}.${set.table}:${columnSql(property)}`)}`;
 }
 
@@ -84,7 +87,7 @@ function digest(text: string): string {
 export async function findTextIndexes(
   client: pg.ClientBase,
   relation: number,
-  set: Omit<EntitySet, "textIndexes">,
+  set: Indexed,
 ): Promise<TextIndexes> {
   const result = await client.query<{ name: string }>(
     `SELECT c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
@@ -92,10 +95,9 @@ export async function findTextIndexes(
     [relation],
   );
   const names = new Set(result.rows.map((r) => r.name));
-  const full = { ...set, textIndexes: NO_TEXT_INDEXES };
-  const search = searchIndexName(full);
+  const search = searchIndexName(set);
   return {
     search: search !== undefined && names.has(search),
-    contains: new Set(set.properties.filter((p) => names.has(containsIndexName(full, p))).map((p) => p.name)),
+    contains: new Set(set.properties.filter((p) => names.has(containsIndexName(set, p))).map((p) => p.name)),
   };
 }
