@@ -25,7 +25,12 @@ import { reloadKeyless } from "./postgres-source-reload.js";
 import { type DestinationRow, rowBuilder, withKeyColumns } from "./replicate-rows.js";
 import { planReplicate, type ReplicatePlan } from "./replicate-target.js";
 import { clearStates, ensureStateTable, loadStates, type PartitionState, saveState } from "./sync-state.js";
-import type { RunCounts as Counts, TaskRunInput, TaskRunResult } from "./task-runner-types.js";
+import {
+  type RunCounts as Counts,
+  logRecreated,
+  type TaskRunInput,
+  type TaskRunResult,
+} from "./task-runner-types.js";
 
 export interface PostgresSourceTaskInput
   extends Omit<TaskRunInput, "client" | "workspace" | "schema" | "concurrency"> {
@@ -112,7 +117,7 @@ class PostgresSourceTask {
   async run(): Promise<void> {
     const options = this.bound.statement.options;
     const { schema, table } = this.target;
-    await ensureTable(this.destination, {
+    const ensured = await ensureTable(this.destination, {
       ...this.target,
       options: {
         dropTable: options.dropTable,
@@ -120,6 +125,7 @@ class PostgresSourceTask {
         alterSchema: options.alterSchema,
       },
     });
+    logRecreated(this.input.log, ensured.table.qualified, ensured);
     await ensureStateTable(this.destination, schema);
     if (this.input.full || options.dropTable || options.truncateTableData)
       await clearStates(this.destination, schema, table);

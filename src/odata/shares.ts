@@ -138,11 +138,29 @@ export class ShareStore {
     }
   }
 
-  /** Changes to the shares, cheaply: the model is rebuilt only when this changes. */
+  /**
+   * Changes to the shares or to the shared tables' definitions, cheaply: the model is rebuilt only when
+   * this changes. A table recreated by a DropTable load (a new oid) or given new columns by schema
+   * evolution is described again; its rows coming and going change nothing.
+   */
   async version(): Promise<string> {
-    const result = await this.app.query<{ v: string }>(
-      "SELECT count(*) || ':' || coalesce(max(shared_at)::text, '') AS v FROM bitbridge.odata_shares",
+    const shares = await this.app.query<{ v: string; schemas: string[]; tables: string[] }>(
+      `SELECT count(*) || ':' || coalesce(max(shared_at)::text, '') AS v,
+              coalesce(array_agg(schema_name), '{}') AS schemas, coalesce(array_agg(table_name), '{}') AS tables
+         FROM bitbridge.odata_shares`,
     );
-    return result.rows[0]?.v ?? "";
+    const row = shares.rows[0];
+    if (!row) return "";
+    // Catalog names only: no privilege on the tables or their schemas is needed to read them.
+    const definitions = await this.data.query<{ v: string }>(
+      `SELECT md5(coalesce(string_agg(concat_ws(':', c.oid, a.attname, a.atttypid, a.atttypmod, a.attnotnull),
+                                      ',' ORDER BY c.oid, a.attnum), '')) AS v
+         FROM unnest($1::text[], $2::text[]) AS s(schema_name, table_name)
+         JOIN pg_namespace n ON n.nspname = s.schema_name
+         JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = s.table_name
+         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped`,
+      [row.schemas, row.tables],
+    );
+    return `${row.v}:${definitions.rows[0]?.v ?? ""}`;
   }
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type EnsureTableInput, ensureTable } from "../../src/destination/postgres/index.js";
+import { CHANGE_TRIGGER, trackChanges } from "../../src/odata/change-versions.js";
+import { grantReader, READER_ROLE } from "../../src/odata/reader-role.js";
 import type { ColumnType } from "../../src/source/table.js";
 import { useTestDatabase } from "../support/postgres.js";
 
@@ -223,5 +225,74 @@ describe("ensureTable", () => {
     const recreated = await ensure({ ...base, options: { dropTable: true } });
     expect(recreated).toMatchObject({ dropped: true, created: true });
     expect(await columnsOf("evolve", "scratch")).toMatchObject({ label: "text" });
+  });
+
+  it("gives a recreated table the old one's grants, indexes and triggers, and reports those it cannot take", async () => {
+    const base = {
+      schema: "carried",
+      table: "Shared",
+      columns: [
+        { name: "Id", type: "integer" as const },
+        { name: "Label", type: "string" as const },
+        { name: "Note", type: "string" as const },
+      ],
+      primaryKey: ["Id"],
+    };
+    await ensure(base);
+    const client = await db.pool.connect();
+    try {
+      expect(await grantReader(client, "carried", "shared")).toEqual({ granted: true });
+      expect(await trackChanges(client, "carried", "shared")).toEqual({ installed: true });
+    } finally {
+      client.release();
+    }
+    await db.pool.query(`
+      GRANT UPDATE ON carried.shared TO PUBLIC;
+      CREATE INDEX shared_label ON carried.shared (lower(label));
+      CREATE INDEX shared_note ON carried.shared (note);
+      CREATE FUNCTION carried.touch() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+      CREATE TRIGGER touch_note BEFORE UPDATE OF note ON carried.shared FOR EACH ROW EXECUTE FUNCTION carried.touch();
+      ALTER TABLE carried.shared DISABLE TRIGGER touch_note;
+      INSERT INTO carried.shared (id, label, note) VALUES (1, 'a', 'n');`);
+
+    // The new definition has no Note: its index and trigger cannot come along.
+    const recreated = await ensure({
+      ...base,
+      columns: base.columns.filter((c) => c.name !== "Note"),
+      options: { dropTable: true },
+    });
+    expect(recreated).toMatchObject({ dropped: true, created: true, empty: true });
+    expect([...recreated.restored].sort()).toEqual(
+      [
+        `SELECT granted to ${READER_ROLE}`,
+        "UPDATE granted to PUBLIC",
+        "index carried.shared_label",
+        `trigger ${CHANGE_TRIGGER}`,
+      ].sort(),
+    );
+    expect(recreated.lost).toHaveLength(2);
+    expect(recreated.lost.find((l) => l.startsWith("index carried.shared_note: "))).toMatch(/note/);
+    expect(recreated.lost.find((l) => l.startsWith("trigger touch_note: "))).toMatch(/note/);
+
+    const grants = await db.pool.query(
+      `SELECT grantee, privilege_type FROM information_schema.role_table_grants
+        WHERE table_schema = 'carried' AND table_name = 'shared' AND grantee <> current_user ORDER BY 1, 2`,
+    );
+    expect(grants.rows).toHaveLength(2);
+    expect(grants.rows).toEqual(
+      expect.arrayContaining([
+        { grantee: READER_ROLE, privilege_type: "SELECT" },
+        { grantee: "PUBLIC", privilege_type: "UPDATE" },
+      ]),
+    );
+    const triggers = await db.pool.query(
+      "SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'carried.shared'::regclass AND NOT tgisinternal",
+    );
+    // ENABLE ALWAYS kept: the change versions must move under session_replication_role = replica too.
+    expect(triggers.rows).toEqual([{ tgname: CHANGE_TRIGGER, tgenabled: "A" }]);
+    const indexes = await db.pool.query(
+      "SELECT indexrelid::regclass::text AS name FROM pg_index WHERE indrelid = 'carried.shared'::regclass ORDER BY 1",
+    );
+    expect(indexes.rows.map((r) => r.name)).toEqual(["carried.shared_label", "carried.shared_pkey"]);
   });
 });

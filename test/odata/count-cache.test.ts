@@ -4,6 +4,7 @@ import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { migrate } from "../../src/app/database.js";
+import { ensureTable } from "../../src/destination/postgres/index.js";
 import { CHANGE_TRIGGER } from "../../src/odata/change-versions.js";
 import { CredentialStore } from "../../src/odata/credentials.js";
 import { READER_ROLE, readAsReader } from "../../src/odata/reader-role.js";
@@ -237,5 +238,52 @@ describe("counts remembered by change version", () => {
       [CHANGE_TRIGGER],
     );
     expect(triggers.rowCount).toBe(0);
+  });
+
+  it("a table recreated by a DropTable load stays readable and tracked, and its new columns are published", async () => {
+    const target = {
+      schema: "bb",
+      table: "Pulls",
+      columns: [
+        { name: "Id", type: "integer" as const },
+        { name: "State", type: "string" as const },
+      ],
+      primaryKey: ["Id"],
+    };
+    const admin = await db.pool.connect();
+    try {
+      await ensureTable(admin, target);
+      await admin.query("INSERT INTO bb.pulls (id, state) SELECT n, 'OPEN' FROM generate_series(1, 30) n");
+      await shares.share("bb", "pulls", undefined, admin);
+    } finally {
+      admin.release();
+    }
+    expect(await count("pulls/$count")).toBe(30);
+
+    const recreating = await db.pool.connect();
+    try {
+      const recreated = await ensureTable(recreating, {
+        ...target,
+        columns: [...target.columns, { name: "Title", type: "string" as const }],
+        options: { dropTable: true },
+      });
+      expect(recreated.lost).toEqual([]);
+      await recreating.query(
+        "INSERT INTO bb.pulls (id, state, title) SELECT n, 'MERGED', 't' || n FROM generate_series(1, 12) n",
+      );
+    } finally {
+      recreating.release();
+    }
+    sent.length = 0;
+    expect(await count("pulls/$count")).toBe(12);
+    expect(await count("pulls/$count")).toBe(12);
+    expect(counted()).toBe(1);
+    const page = await service.handle({
+      method: "GET",
+      url: "/odata/v4/pulls?$filter=title eq 't3'&$select=id,title",
+      headers: { authorization: auth },
+    });
+    expect(page.status, page.body).toBe(200);
+    expect(JSON.parse(page.body).value).toEqual([{ id: 3, title: "t3" }]);
   });
 });

@@ -4,11 +4,15 @@ import { BitbridgeError } from "../../app/errors.js";
 import type { ColumnType } from "../../source/table.js";
 import { DestinationErrorCode, type ErrorContext, toDestinationError } from "./errors.js";
 import { DELETED_AT_COLUMN, METADATA_COLUMNS, quoteIdent, SYNCED_AT_COLUMN } from "./naming.js";
+import { readTableExtras, restoreTableExtras, type TableExtras } from "./table-extras.js";
 import { CATALOG_TYPES, type ResolvedTable, resolveTarget, type TableTarget } from "./target.js";
 import { rollbackQuietly } from "./transaction.js";
 
 export interface EnsureTableOptions {
-  /** Drop the table first and recreate it (all rows are lost). */
+  /**
+   * Drop the table first and recreate it (all rows are lost). Its grants, secondary indexes and triggers
+   * are given to the new table.
+   */
   readonly dropTable?: boolean;
   /** Empty the table after making sure it exists. */
   readonly truncate?: boolean;
@@ -40,6 +44,10 @@ export interface EnsureTableResult {
   readonly extraColumns: readonly string[];
   /** The table holds no row now (new, truncated or never loaded): a first load. */
   readonly empty: boolean;
+  /** After a drop: the privileges, indexes and triggers of the dropped table given to the new one. */
+  readonly restored: readonly string[];
+  /** After a drop: those the new definition could not take (a column they used is gone), with why. */
+  readonly lost: readonly string[];
 }
 
 /** Table types (as `format_type` spells them) each catalog type may be widened from, in place. */
@@ -103,7 +111,9 @@ export async function ensureTable(
       context = { ...context, operation: "create-table" };
     }
     let dropped = false;
+    let extras: TableExtras | undefined;
     if (options.dropTable) {
+      extras = await readTableExtras(client, table.qualified);
       await client.query(`DROP TABLE IF EXISTS ${table.qualified}`);
       dropped = true;
     }
@@ -111,6 +121,7 @@ export async function ensureTable(
     let result: EnsureTableResult;
     if (existing === undefined) {
       await client.query(createTableSql(table));
+      const carried = extras ? await restoreTableExtras(client, extras) : undefined;
       result = {
         table,
         created: true,
@@ -120,6 +131,8 @@ export async function ensureTable(
         alteredColumns: [],
         extraColumns: [],
         empty: true,
+        restored: carried?.restored ?? [],
+        lost: carried?.lost ?? [],
       };
     } else {
       context = { ...context, operation: "alter-table" };
@@ -249,6 +262,8 @@ async function evolve(
     alteredColumns: alter,
     extraColumns: existing.filter((c) => !known.has(c.name)).map((c) => c.name),
     empty,
+    restored: [],
+    lost: [],
   };
 }
 
