@@ -54,16 +54,32 @@ export async function endOrphanedRuns(
   which: "inline" | { runId: number },
   why: string,
 ): Promise<OrphanedRun[]> {
-  const chosen = which === "inline" ? "r.heartbeat_at IS NULL" : "r.id = $3";
+  const chosen = which === "inline" ? "r.heartbeat_at IS NULL" : "r.id = $2";
+  return endRuns(
+    client,
+    `r.job_id = $1 AND ${chosen}`,
+    which === "inline" ? [jobId] : [jobId, which.runId],
+    why,
+  );
+}
+
+/** Ends the RUNNING runs `where` picks (its parameters from $1; `why` is added last), and their tasks. */
+async function endRuns(
+  client: Queryable,
+  where: string,
+  values: unknown[],
+  why: string,
+): Promise<OrphanedRun[]> {
+  const whyParam = `$${values.length + 1}`;
   const ended = await client.query<{ id: string; status: "FAILED" | "CANCELLED" }>(
     `UPDATE ${S}.runs r
         SET status = CASE WHEN r.cancel_requested_at IS NULL THEN 'FAILED' ELSE 'CANCELLED' END,
             finished_at = now(),
             error = format('The process running it (%s, pid %s) stopped before it ended; %s',
-                           coalesce(r.worker, 'unknown host'), coalesce(r.pid, '?'), $2::text)
-      WHERE r.job_id = $1 AND r.status = 'RUNNING' AND ${chosen}
+                           coalesce(r.worker, 'unknown host'), coalesce(r.pid, '?'), ${whyParam}::text)
+      WHERE r.status = 'RUNNING' AND ${where}
       RETURNING r.id, r.status`,
-    which === "inline" ? [jobId, why] : [jobId, why, which.runId],
+    [...values, why],
   );
   for (const run of ended.rows) {
     await client.query(
@@ -77,4 +93,80 @@ export async function endOrphanedRuns(
     ]);
   }
   return ended.rows.map((r) => ({ id: Number(r.id), status: r.status }));
+}
+
+/**
+ * First key of the lock a one-off run (`bitbridge replicate`, no job) holds on its own run id for as long
+ * as it runs: taken in the transaction that records the run, so no one ever sees the run RUNNING unlocked
+ * while its process lives.
+ */
+export const ONE_OFF_LOCK = 0x62627233;
+
+/**
+ * Records a one-off run as RUNNING and takes its lock on `client`, whose session must stay open until the
+ * run has ended and then close (which releases the lock).
+ */
+export async function recordOneOffRun(
+  client: Queryable,
+  values: { trigger: string; full: boolean; worker: string; pid: string },
+): Promise<number> {
+  await client.query("BEGIN");
+  try {
+    const inserted = await client.query<{ id: string }>(
+      `INSERT INTO ${S}.runs (job_id, trigger, status, full_reload, worker, pid)
+       VALUES (NULL, $1, 'RUNNING', $2, $3, $4) RETURNING id`,
+      [values.trigger, values.full, values.worker, values.pid],
+    );
+    const id = Number(inserted.rows[0]?.id);
+    await client.query("SELECT pg_advisory_lock($1, $2)", [ONE_OFF_LOCK, id]);
+    await client.query("COMMIT");
+    return id;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  }
+}
+
+/** Whether the one-off run's process is gone: takes its lock until the end of `client`'s open transaction. */
+export async function oneOffIsIdle(client: Queryable, runId: number): Promise<boolean> {
+  const free = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_xact_lock($1, $2) AS ok", [
+    ONE_OFF_LOCK,
+    runId,
+  ]);
+  return free.rows[0]?.ok === true;
+}
+
+/** Ends a one-off run left RUNNING by a process that died. Call it only after `oneOffIsIdle` said so. */
+export async function endOrphanedOneOffRun(
+  client: Queryable,
+  runId: number,
+  why: string,
+): Promise<OrphanedRun[]> {
+  return endRuns(client, "r.job_id IS NULL AND r.id = $1", [runId], why);
+}
+
+/**
+ * Ends the one-off runs left RUNNING by a process that died (their lock is free), as `endOrphanedRuns`
+ * does for a job's. Safe from any number of processes at once: each run is ended under its own lock.
+ */
+export async function endOrphanedOneOffRuns(pool: pg.Pool, why: string): Promise<OrphanedRun[]> {
+  const running = await pool.query<{ id: string }>(
+    `SELECT id FROM ${S}.runs WHERE job_id IS NULL AND status = 'RUNNING' AND heartbeat_at IS NULL`,
+  );
+  const ended: OrphanedRun[] = [];
+  for (const { id } of running.rows) {
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN");
+      if (await oneOffIsIdle(client, Number(id)))
+        ended.push(...(await endOrphanedOneOffRun(client, Number(id), why)));
+      await client.query("COMMIT");
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+  return ended;
 }

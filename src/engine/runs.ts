@@ -24,7 +24,13 @@ import {
 import { bindReplicate, formatReplicate, parseReplicateScript } from "../sql/replicate.js";
 import type { ConnectionStore } from "./connection-store.js";
 import { findConnector, propertiesFromString } from "./connectors.js";
-import { endOrphanedRuns, tryLockJob, unlockJob } from "./job-lock.js";
+import {
+  endOrphanedOneOffRuns,
+  endOrphanedRuns,
+  recordOneOffRun,
+  tryLockJob,
+  unlockJob,
+} from "./job-lock.js";
 import { describePositions, JobStore, type JobWithTasks, type Task } from "./jobs.js";
 import { runPostgresSourceTask } from "./postgres-source-runner.js";
 import { runReplicateTask } from "./task-runner.js";
@@ -234,16 +240,29 @@ export async function runStatement(
     return { taskId: null, position: i + 1, statement: formatReplicate(statement) };
   });
   const destination = await resolveDestination(deps.connections, input.destination);
-  return execute(
-    deps,
-    { jobId: null, label: "replicate", trigger: options.trigger ?? "cli", tasks },
-    async () => ({
-      source: source.source,
-      destination: destination.destination,
-      secrets: [...source.secrets, ...destination.secrets],
-    }),
-    options,
-  );
+  for (const orphan of await endOrphanedOneOffRuns(deps.pool, "found when another one-off run started.")) {
+    options.log?.(
+      "warn",
+      `One-off run ${orphan.id} was left running by a process that stopped; recorded ${orphan.status}.`,
+    );
+  }
+  const holder = await deps.pool.connect();
+  try {
+    return await execute(
+      deps,
+      { jobId: null, label: "replicate", trigger: options.trigger ?? "cli", tasks },
+      async () => ({
+        source: source.source,
+        destination: destination.destination,
+        secrets: [...source.secrets, ...destination.secrets],
+      }),
+      options,
+      holder,
+    );
+  } finally {
+    // Closing the session ends the run's lock whatever happened, and no pooled session keeps it by mistake.
+    holder.release(true);
+  }
 }
 
 /**
@@ -403,18 +422,25 @@ async function execute(
   plan: { jobId: number | null; label: string; trigger: RunTrigger; tasks: readonly PlannedTask[] },
   open: () => Promise<Endpoints>,
   options: RunOptions,
+  /** For a one-off run: the connection that records it and holds its lock (see `recordOneOffRun`). */
+  oneOff?: pg.PoolClient,
 ): Promise<RunSummary> {
   const { pool } = deps;
   const started = performance.now();
-  const run =
-    options.runId === undefined
-      ? await pool.query<{ id: string }>(
-          `INSERT INTO ${S}.runs (job_id, trigger, status, full_reload, worker, pid)
-           VALUES ($1, $2, 'RUNNING', $3, $4, $5) RETURNING id`,
-          [plan.jobId, plan.trigger, options.full === true, os.hostname(), String(process.pid)],
-        )
-      : await claimQueued(pool, options.runId, "RUNNING", null);
-  const runId = Number(run.rows[0]?.id);
+  const worker = os.hostname();
+  const pid = String(process.pid);
+  const runId = oneOff
+    ? await recordOneOffRun(oneOff, { trigger: plan.trigger, full: options.full === true, worker, pid })
+    : Number(
+        (options.runId === undefined
+          ? await pool.query<{ id: string }>(
+              `INSERT INTO ${S}.runs (job_id, trigger, status, full_reload, worker, pid)
+               VALUES ($1, $2, 'RUNNING', $3, $4, $5) RETURNING id`,
+              [plan.jobId, plan.trigger, options.full === true, worker, pid],
+            )
+          : await claimQueued(pool, options.runId, "RUNNING", null)
+        ).rows[0]?.id,
+      );
   const control = watchRun(pool, runId, options);
   const budgets = sharedBudgets(pool, control.signal);
   let secrets: readonly string[] = [];

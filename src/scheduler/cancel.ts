@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { BitbridgeError } from "../app/errors.js";
 import { APP_SCHEMA } from "../app/migrations.js";
-import { endOrphanedRuns, jobIsIdle } from "../engine/job-lock.js";
+import { endOrphanedOneOffRun, endOrphanedRuns, jobIsIdle, oneOffIsIdle } from "../engine/job-lock.js";
 import { QUEUE_SCHEMA, RUN_QUEUE } from "./names.js";
 
 const S = APP_SCHEMA;
@@ -65,9 +65,14 @@ export async function cancelRun(
         `UPDATE ${S}.runs SET cancel_requested_at = coalesce(cancel_requested_at, now()) WHERE id = $1`,
         [runId],
       );
-      // With the job's lock free, nobody is left to notice the flag: the process running it died.
-      if (current.job_id !== null && (await jobIsIdle(client, Number(current.job_id)))) {
-        await endOrphanedRuns(client, Number(current.job_id), { runId }, "cancelled on request.");
+      // With the job's (or the one-off run's) lock free, nobody is left to notice the flag: its process died.
+      if (
+        current.job_id === null
+          ? await oneOffIsIdle(client, runId)
+          : await jobIsIdle(client, Number(current.job_id))
+      ) {
+        if (current.job_id === null) await endOrphanedOneOffRun(client, runId, "cancelled on request.");
+        else await endOrphanedRuns(client, Number(current.job_id), { runId }, "cancelled on request.");
         orphaned = true;
       } else {
         await client.query("SELECT pg_notify($1, $2)", [CANCEL_CHANNEL, String(runId)]);

@@ -2,6 +2,7 @@ import type pg from "pg";
 import type PgBoss from "pg-boss";
 import { APP_SCHEMA } from "../app/migrations.js";
 import type { ConnectionStore } from "../engine/connection-store.js";
+import { endOrphanedOneOffRuns } from "../engine/job-lock.js";
 import { runJob } from "../engine/runs.js";
 import { type Queue, RUN_QUEUE, type RunRequest } from "./queue.js";
 import { reapDeadRuns, requeueLostRuns } from "./reaper.js";
@@ -152,6 +153,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         log(
           `Run ${r.runId} of job ${r.job} lost its worker: marked FAILED${r.retryAttempt === undefined ? "" : `, retry enqueued (attempt ${r.retryAttempt})`}.`,
         );
+      }
+      for (const r of await endOrphanedOneOffRuns(pool, "found by a worker.")) {
+        log(`One-off run ${r.id} was left running by a process that stopped: marked ${r.status}.`);
       }
       for (const r of await requeueLostRuns(pool, queue, options)) {
         log(

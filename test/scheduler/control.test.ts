@@ -387,4 +387,50 @@ describe("runs whose process died", () => {
       await destKeys(db.pool, "SELECT repository_uuid, hash FROM orphan.commits WHERE bb_deleted_at IS NULL"),
     ).toEqual(await sourceKeys(source, "SELECT RepositoryUuid, Hash FROM Commits"));
   }, 90_000);
+
+  it("a one-off `replicate` whose process was killed is recorded FAILED by a worker; a live one is left running", async () => {
+    const statement = "REPLICATE [OneOff] SELECT RepositoryUuid, Hash, Date FROM Commits WITH BatchSize=50";
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "src/cli/entry.ts",
+        "replicate",
+        statement,
+        "--source",
+        "bitbucket",
+        "--dest",
+        "orphan_dest",
+      ],
+      { env: { ...process.env, ...env }, stdio: "ignore" },
+    );
+    const exited = new Promise((resolve) => child.on("exit", resolve));
+    const oneOff = await until("the one-off run to send requests", async () => {
+      const found = await db.pool.query<{ id: number }>(
+        `SELECT r.id::int FROM bitbridge.runs r JOIN bitbridge.task_runs t ON t.run_id = r.id
+          WHERE r.job_id IS NULL AND r.status = 'RUNNING' AND t.requests > 0`,
+      );
+      return found.rows[0];
+    });
+    // The workers look for dead one-off runs every 2/3 s: a live one is never taken for dead.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect((await run(oneOff.id)).status).toBe("RUNNING");
+    child.kill("SIGKILL");
+    await exited;
+    const ended = await until("the killed one-off run to be ended", async () => {
+      const r = await run(oneOff.id);
+      return r.status === "RUNNING" ? undefined : r;
+    });
+    expect(ended.status).toBe("FAILED");
+    expect(ended.error).toMatch(
+      /^The process running it \(.+, pid \d+\) stopped before it ended; found by a worker\.$/,
+    );
+    expect(ended.finished_at).not.toBeNull();
+    const tasks = await db.pool.query<{ status: string }>(
+      "SELECT status FROM bitbridge.task_runs WHERE run_id = $1",
+      [oneOff.id],
+    );
+    expect(tasks.rows.map((t) => t.status)).toEqual(["FAILED"]);
+  }, 60_000);
 });
