@@ -22,6 +22,8 @@ export interface PageRequest {
   readonly ieee754: boolean;
   /** From a verified `$skiptoken`. */
   readonly token?: PageToken;
+  /** At most how many matches are read first, then sorted (default FILTER_FIRST_MAX_ROWS). */
+  readonly filterFirstMaxRows?: number;
 }
 
 export interface Page {
@@ -86,13 +88,25 @@ export function pageQuery(request: PageRequest) {
   const text = `${select}\n  FROM ${filtered}\n  ${tail}`;
   // PostgreSQL walks the sort order's index when it expects matches to be spread evenly, and a search whose
   // matches cluster (one customer's name in one repository's pull requests) then reads most of the table.
-  // When an index finds the matches and the count says they are few, they are read first, then sorted.
+  // When an index finds the matches and they are few, they are read first, then sorted: with `$count=true`
+  // the count says how many; without, at most FILTER_FIRST_MAX_ROWS + 1 are read first, and a page whose
+  // matches went past that is read PostgreSQL's way after all (`boundedFirst`, see `readPage`).
+  const indexed = indexLed(set, options);
+  const matchesFirst = (bound: string) =>
+    `WITH bb_matches AS MATERIALIZED (SELECT * FROM ${filtered}${bound})\n  ${select}${bound ? ",\n    (SELECT count(*) FROM bb_matches) AS bb_found" : ""}\n  FROM bb_matches\n  ${tail}`;
   const filterFirst =
-    options.count === true && indexLed(set, options)
-      ? prepared(
-          `WITH bb_matches AS MATERIALIZED (SELECT * FROM ${filtered})\n  ${select}\n  FROM bb_matches\n  ${tail}`,
-          params.values,
-        )
+    indexed && options.count === true ? prepared(matchesFirst(""), params.values) : undefined;
+  const cap = request.filterFirstMaxRows ?? FILTER_FIRST_MAX_ROWS;
+  const boundedFirst =
+    indexed && options.count !== true
+      ? {
+          statement: prepared(matchesFirst(` LIMIT $${params.values.length + 1}::bigint`), [
+            ...params.values,
+            cap + 1,
+          ]),
+          cap,
+          skipped: token ? 0 : (options.skip ?? 0),
+        }
       : undefined;
   const count =
     options.count === true
@@ -101,6 +115,7 @@ export function pageQuery(request: PageRequest) {
   return {
     page: prepared(text, params.values),
     filterFirst,
+    boundedFirst,
     count,
     limit,
     sent,
@@ -145,7 +160,8 @@ function indexLed(set: EntitySet, options: QueryOptions): boolean {
 /** One page; with `counts`, a `$count` of a tracked table is answered from memory while the table is unchanged. */
 export async function readPage(db: pg.Pool, request: PageRequest, counts?: CountCache): Promise<Page> {
   const { options } = request;
-  const { page, filterFirst, count, limit, sent, order, selected, keyColumns } = pageQuery(request);
+  const { page, filterFirst, boundedFirst, count, limit, sent, order, selected, keyColumns } =
+    pageQuery(request);
   let result: { rows: Record<string, unknown>[] };
   let counted: number | undefined;
   if (limit === 0) {
@@ -153,7 +169,14 @@ export async function readPage(db: pg.Pool, request: PageRequest, counts?: Count
     counted = count ? await runCount(db, count, counts) : undefined;
   } else if (filterFirst && count) {
     counted = await runCount(db, count, counts);
-    result = await db.query(counted <= FILTER_FIRST_MAX_ROWS ? filterFirst : page);
+    result = await db.query(
+      counted <= (request.filterFirstMaxRows ?? FILTER_FIRST_MAX_ROWS) ? filterFirst : page,
+    );
+  } else if (boundedFirst) {
+    result = await db.query(boundedFirst.statement);
+    // No row: the matches ended before $skip did, so there were at most $skip of them.
+    const found = result.rows.length > 0 ? Number(result.rows[0]?.bb_found) : boundedFirst.skipped;
+    if (found > boundedFirst.cap) result = await db.query(page);
   } else {
     [result, counted] = await Promise.all([db.query(page), count ? runCount(db, count, counts) : undefined]);
   }

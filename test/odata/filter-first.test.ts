@@ -1,7 +1,9 @@
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { migrate } from "../../src/app/database.js";
+import { readPage } from "../../src/odata/collection.js";
 import { CredentialStore } from "../../src/odata/credentials.js";
+import { parseQueryOptions } from "../../src/odata/parser/index.js";
 import { createContainsIndexes, createSearchIndex } from "../../src/odata/search-index.js";
 import { ODataService } from "../../src/odata/service.js";
 import { ShareStore } from "../../src/odata/shares.js";
@@ -13,6 +15,7 @@ let data: pg.Pool;
 let service: ODataService;
 let auth: string;
 let sent: string[] = [];
+let shares: ShareStore;
 
 beforeAll(async () => {
   await migrate(db.pool);
@@ -30,7 +33,7 @@ beforeAll(async () => {
     ANALYZE bb.pull_requests;`);
   data = new pg.Pool({ connectionString: db.url, options: "-c TimeZone=UTC" });
   sent = recordStatements(data);
-  const shares = new ShareStore(db.pool, data);
+  shares = new ShareStore(db.pool, data);
   const admin = await db.pool.connect();
   try {
     const set = await shares.share("bb", "pull_requests", undefined, admin);
@@ -108,8 +111,7 @@ describe("index-led searches with a count are read filter-first", () => {
     expect(filterFirst()).toBeGreaterThan(2);
   });
 
-  it("not without a count, a property without an index, or a filter an index cannot lead", async () => {
-    await body("pull_requests?$select=id&$filter=contains(title,'Acme')&$top=5");
+  it("not on a property without an index, or for a filter an index cannot lead", async () => {
     await body("pull_requests?$select=id&$count=true&$filter=contains(repo,'007')&$top=5");
     await body("pull_requests?$select=id&$count=true&$filter=contains(title,'Acme') or id lt 5&$top=5");
     await body("pull_requests?$select=id&$count=true&$search=NOT Acme&$top=5");
@@ -120,5 +122,57 @@ describe("index-led searches with a count are read filter-first", () => {
     );
     expect(both.value).toEqual((await rows("strpos(title, 'Acme') > 0 AND id < 9500")).slice(0, 5));
     expect(filterFirst()).toBe(1);
+  });
+});
+
+describe("index-led searches without a count read a bounded number of matches first", () => {
+  const bounded = () => sent.filter((text) => text.includes("bb_found"));
+
+  it("the same rows as SQL, from one statement, while the matches stay under the bound", async () => {
+    const result = await body(
+      "pull_requests?$select=id,title&$filter=contains(title,'Acme') eq true or contains(author,'Acme') eq true&$orderby=id desc&$top=25&$skip=3",
+    );
+    expect(result.value).toEqual(
+      (await rows("strpos(title, 'Acme') > 0 OR strpos(author, 'Acme') > 0", "id DESC, repo, id")).slice(
+        3,
+        28,
+      ),
+    );
+    expect(bounded()).toHaveLength(1);
+    expect(sent).toHaveLength(1);
+    // Nothing to count, nothing to read first: a filter no index leads.
+    await body("pull_requests?$select=id&$filter=contains(repo,'007')&$top=5");
+    expect(bounded()).toHaveLength(1);
+  });
+
+  it("matches past the bound: the page is read PostgreSQL's way, with the same rows", async () => {
+    const model = await shares.model();
+    const set = model.entitySets.find((s) => s.name === "pull_requests");
+    if (!set) throw new Error("pull_requests is not shared");
+    const read = (query: string, filterFirstMaxRows: number) =>
+      readPage(data, {
+        set,
+        options: parseQueryOptions(query),
+        pageSize: 100,
+        ieee754: false,
+        filterFirstMaxRows,
+      });
+    const query = "$select=id,title&$filter=contains(title,'Acme')&$top=30";
+    const expected = (await rows("strpos(title, 'Acme') > 0")).slice(0, 30);
+    const within = await read(query, 1000);
+    expect(within.rows.map((r) => JSON.parse(r))).toEqual(expected);
+    expect(sent).toHaveLength(1);
+    sent.length = 0;
+    // 200 matches, a bound of 50: the first statement finds more than 50, the second reads the page.
+    const past = await read(query, 50);
+    expect(past.rows.map((r) => JSON.parse(r))).toEqual(expected);
+    expect(sent).toHaveLength(2);
+    expect(sent[0]).toContain("bb_found");
+    expect(sent[1]).not.toContain("bb_matches");
+    sent.length = 0;
+    // Skipped past every match: no row either way.
+    const beyond = await read(`${query}&$skip=500`, 50);
+    expect(beyond.rows).toEqual([]);
+    expect(sent).toHaveLength(2);
   });
 });
