@@ -56,9 +56,12 @@ export const ASSUME_READER_ROLE = `DO $$ BEGIN
   END IF;
 END $$`;
 
-/** Makes every new connection of `pool` take the reader role (see ASSUME_READER_ROLE). */
+/**
+ * Makes every new connection of `pool` take the reader role (see ASSUME_READER_ROLE) before the pool hands
+ * it out: as the pool's connect hook, so no query of the caller's is sent while it runs.
+ */
 export function readAsReader(pool: pg.Pool): void {
-  pool.on("connect", (client) => {
-    client.query(ASSUME_READER_ROLE).catch(() => undefined);
-  });
+  pool.options.onConnect = async (client) => {
+    await client.query(ASSUME_READER_ROLE).catch(() => undefined);
+  };
 }
