@@ -112,8 +112,17 @@ export function pageQuery(request: PageRequest) {
     options.count === true
       ? countQuery(set, countWhere, params.values.slice(0, countParams), params.timeDependent)
       : undefined;
+  // The page with its table's change version read in the same statement: a remembered count at that
+  // version then needs no statement of its own.
+  const pageWithVersion = count?.tracked
+    ? prepared(
+        `${select},\n    (SELECT ${versionSql(`$${params.values.length + 1}::text`)}) AS bb_v\n  FROM ${filtered}\n  ${tail}`,
+        [...params.values, count.tracked.relation],
+      )
+    : undefined;
   return {
     page: prepared(text, params.values),
+    pageWithVersion,
     filterFirst,
     boundedFirst,
     count,
@@ -160,26 +169,9 @@ function indexLed(set: EntitySet, options: QueryOptions): boolean {
 /** One page; with `counts`, a `$count` of a tracked table is answered from memory while the table is unchanged. */
 export async function readPage(db: pg.Pool, request: PageRequest, counts?: CountCache): Promise<Page> {
   const { options } = request;
-  const { page, filterFirst, boundedFirst, count, limit, sent, order, selected, keyColumns } =
-    pageQuery(request);
-  let result: { rows: Record<string, unknown>[] };
-  let counted: number | undefined;
-  if (limit === 0) {
-    result = { rows: [] };
-    counted = count ? await runCount(db, count, counts) : undefined;
-  } else if (filterFirst && count) {
-    counted = await runCount(db, count, counts);
-    result = await db.query(
-      counted <= (request.filterFirstMaxRows ?? FILTER_FIRST_MAX_ROWS) ? filterFirst : page,
-    );
-  } else if (boundedFirst) {
-    result = await db.query(boundedFirst.statement);
-    // No row: the matches ended before $skip did, so there were at most $skip of them.
-    const found = result.rows.length > 0 ? Number(result.rows[0]?.bb_found) : boundedFirst.skipped;
-    if (found > boundedFirst.cap) result = await db.query(page);
-  } else {
-    [result, counted] = await Promise.all([db.query(page), count ? runCount(db, count, counts) : undefined]);
-  }
+  const query = pageQuery(request);
+  const { limit, sent, order, selected, keyColumns } = query;
+  const { result, counted } = await pageRows(db, request, query, counts);
   const rows: string[] = [];
   const keys: unknown[][] = [];
   let bytes = 0;
@@ -204,6 +196,42 @@ export async function readPage(db: pg.Pool, request: PageRequest, counts?: Count
         ? { after: order.map((_, i) => (last?.[`o${i}`] as string | null) ?? null), sent: sent + rows.length }
         : undefined,
   };
+}
+
+/** Runs the statements that read a page's rows and count, in the cheapest order that is still exact. */
+async function pageRows(
+  db: pg.Pool,
+  request: PageRequest,
+  query: ReturnType<typeof pageQuery>,
+  counts: CountCache | undefined,
+): Promise<{ result: { rows: Record<string, unknown>[] }; counted?: number }> {
+  const { page, pageWithVersion, filterFirst, boundedFirst, count } = query;
+  if (query.limit === 0)
+    return { result: { rows: [] }, counted: count && (await runCount(db, count, counts)) };
+  if (filterFirst && count) {
+    const counted = await runCount(db, count, counts);
+    const few = counted <= (request.filterFirstMaxRows ?? FILTER_FIRST_MAX_ROWS);
+    return { result: await db.query(few ? filterFirst : page), counted };
+  }
+  if (boundedFirst) {
+    const first = await db.query(boundedFirst.statement);
+    // No row: the matches ended before $skip did, so there were at most $skip of them.
+    const found = first.rows.length > 0 ? Number(first.rows[0]?.bb_found) : boundedFirst.skipped;
+    return { result: found > boundedFirst.cap ? await db.query(page) : first };
+  }
+  const remembered = count && pageWithVersion ? counts?.remembered(count) : undefined;
+  if (count && counts && pageWithVersion && remembered) {
+    try {
+      const result = await db.query(pageWithVersion);
+      // No row to carry the version, or the table changed since: counted as any request would be.
+      const same = result.rows[0]?.bb_v === remembered.version;
+      return { result, counted: same ? remembered.count : await runCount(db, count, counts) };
+    } catch (error) {
+      if (!counts.versionsUnreadable(count, error)) throw error;
+    }
+  }
+  const [result, counted] = await Promise.all([db.query(page), count && runCount(db, count, counts)]);
+  return { result, counted };
 }
 
 /**

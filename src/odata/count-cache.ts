@@ -38,10 +38,39 @@ export class CountCache {
 
   constructor(private readonly maxEntries = 1000) {}
 
+  /**
+   * The count remembered for `query` and the version it was read at, if any: for a caller that reads the
+   * table's version in a statement of its own (a page's) and then needs no `count` when it matches.
+   */
+  remembered(query: CountQuery): { readonly version: string; readonly count: number } | undefined {
+    if (!this.readable(query)) return undefined;
+    const key = keyOf(query);
+    const entry = this.entries.get(key);
+    if (entry) {
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+    }
+    return entry;
+  }
+
+  /**
+   * Whether `error`, from a statement that read `query`'s table version, means the versions cannot be read
+   * here; if so the table is counted plainly for a minute, as `count` does on the same error.
+   */
+  versionsUnreadable(query: CountQuery, error: unknown): boolean {
+    if (!query.tracked || !UNREADABLE.has((error as { code?: string }).code ?? "")) return false;
+    this.unreadable.set(query.tracked.relation, Date.now() + 60_000);
+    return true;
+  }
+
+  private readable(query: CountQuery): boolean {
+    return query.tracked !== undefined && (this.unreadable.get(query.tracked.relation) ?? 0) <= Date.now();
+  }
+
   async count(db: pg.Pool, query: CountQuery): Promise<number> {
     const tracked = query.tracked;
-    if (!tracked || (this.unreadable.get(tracked.relation) ?? 0) > Date.now()) return plainCount(db, query);
-    const key = `${query.plain.text}\0${JSON.stringify(query.plain.values ?? [], bigintAsText)}`;
+    if (!tracked || !this.readable(query)) return plainCount(db, query);
+    const key = keyOf(query);
     try {
       if (this.entries.has(key) || this.running.has(key)) {
         const current = (await db.query<{ v: string | null }>(tracked.version)).rows[0]?.v ?? null;
@@ -63,8 +92,7 @@ export class CountCache {
       started.then(forget, forget);
       return (await started).count;
     } catch (error) {
-      if (!UNREADABLE.has((error as { code?: string }).code ?? "")) throw error;
-      this.unreadable.set(tracked.relation, Date.now() + 60_000);
+      if (!this.versionsUnreadable(query, error)) throw error;
       return plainCount(db, query);
     }
   }
@@ -89,6 +117,10 @@ export class CountCache {
 export async function plainCount(db: pg.Pool, query: CountQuery): Promise<number> {
   const result = await db.query<{ n: string }>(query.plain);
   return Number(result.rows[0]?.n ?? 0);
+}
+
+function keyOf(query: CountQuery): string {
+  return `${query.plain.text}\0${JSON.stringify(query.plain.values ?? [], bigintAsText)}`;
 }
 
 function bigintAsText(_key: string, value: unknown): unknown {

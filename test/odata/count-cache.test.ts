@@ -89,6 +89,8 @@ async function expected(where = "true"): Promise<number> {
 }
 
 const counted = () => sent.filter((text) => /count\(\*\)/.test(text)).length;
+/** The statements that read the table (not the catalog reads that tell the service whether its model changed). */
+const ofTable = () => sent.filter((text) => text.includes('"bb"."commits"') || text.includes("bb.commits"));
 
 /** Every way of asking for this count: with a page, alone, and filtered. */
 async function expectCountsEqualTable(): Promise<void> {
@@ -107,6 +109,14 @@ describe("counts remembered by change version", () => {
     sent.length = 0;
     expect(await count("commits?$select=hash&$count=true&$top=5")).toBe(first);
     expect(await count("commits?$select=hash&$count=true&$top=5")).toBe(first);
+    expect(counted()).toBe(0);
+    // A page reads the version in its own statement: one statement per request.
+    expect(ofTable()).toHaveLength(2);
+    expect(ofTable().every((text) => text.includes("version(to_regclass("))).toBe(true);
+    // `/$count` has no page: it reads the version alone (the count is the one the pages remembered).
+    sent.length = 0;
+    expect(await count("commits/$count")).toBe(first);
+    expect(await count("commits/$count")).toBe(first);
     expect(counted()).toBe(0);
     expect(sent.filter((text) => text.includes("version(to_regclass("))).toHaveLength(2);
   });
