@@ -5,8 +5,6 @@ import { endOrphanedOneOffRun, endOrphanedRuns, jobIsIdle, oneOffIsIdle } from "
 import { QUEUE_SCHEMA, RUN_QUEUE } from "./names.js";
 
 const S = APP_SCHEMA;
-/** Sent with a run's id when its cancellation is asked for; running runs also poll, so a missed one is harmless. */
-export const CANCEL_CHANNEL = "bitbridge_run_cancel";
 
 export interface CancelResult {
   /**
@@ -74,8 +72,6 @@ export async function cancelRun(
         if (current.job_id === null) await endOrphanedOneOffRun(client, runId, "cancelled on request.");
         else await endOrphanedRuns(client, Number(current.job_id), { runId }, "cancelled on request.");
         orphaned = true;
-      } else {
-        await client.query("SELECT pg_notify($1, $2)", [CANCEL_CHANNEL, String(runId)]);
       }
     }
     await client.query("COMMIT");
