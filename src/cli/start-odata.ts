@@ -13,7 +13,8 @@ const DEMO_USER = "salesforce";
 
 /**
  * The main job's last step: every replicated table of `schema` is shared (new ones only, so names and
- * lengths stay as first chosen), an OData user exists, and with a port the service runs until `close`.
+ * lengths stay as first chosen; those shared before get the reader grant and change trigger they may lack,
+ * as after an upgrade), an OData user exists, and with a port the service runs until `close`.
  */
 export async function publishReplicatedTables(
   db: AppDatabase,
@@ -37,6 +38,7 @@ export async function publishReplicatedTables(
       for (const { table_name } of tables.rows) {
         if (!already.has(`${schema}.${table_name}`))
           await shares.share(schema, table_name, undefined, client);
+        else await shares.refreshAccess(schema, table_name, client);
       }
     } finally {
       client.release();

@@ -1,6 +1,11 @@
 import type pg from "pg";
 import { BitbridgeError } from "../app/errors.js";
-import { type ChangeTrackingResult, trackChanges, untrackChanges } from "./change-versions.js";
+import {
+  CHANGE_TRIGGER,
+  type ChangeTrackingResult,
+  trackChanges,
+  untrackChanges,
+} from "./change-versions.js";
 import { chooseMaxLengths, describeEntitySet } from "./introspect.js";
 import type { EdmModel, EntitySet } from "./model.js";
 import { entitySetName } from "./names.js";
@@ -71,6 +76,20 @@ export class ShareStore {
     } finally {
       pooled?.release();
     }
+  }
+
+  /**
+   * Gives a table shared earlier what sharing installs now, without choosing its name or lengths again:
+   * the reader role's SELECT, and the change trigger when it has none (a share made by an older version).
+   */
+  async refreshAccess(schema: string, table: string, admin: pg.ClientBase): Promise<void> {
+    await grantReader(admin, schema, table);
+    const trigger = await admin.query(
+      `SELECT FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = $1 AND c.relname = $2 AND t.tgname = $3`,
+      [schema, table, CHANGE_TRIGGER],
+    );
+    if (trigger.rowCount === 0) await trackChanges(admin, schema, table);
   }
 
   async unshare(schemaOrSet: string, table?: string, admin?: pg.ClientBase): Promise<void> {

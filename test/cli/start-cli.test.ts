@@ -28,6 +28,8 @@ describe("bitbridge start (the README's main job)", () => {
     );
     expect(counts.rows[0].prs).toBeGreaterThan(0);
     expect(counts.rows[0].commits).toBeGreaterThan(0);
+    // As a share made before change triggers existed: the next start installs the trigger.
+    await db.pool.query("DROP TRIGGER bitbridge_note_change ON bitbucket.pull_requests");
     const second = await runCli(["start", "--exit", "--port", "0"], { env });
     expect(second.code, second.stderr).toBe(0);
     const requests = (text: string) =>
@@ -47,6 +49,12 @@ describe("bitbridge start (the README's main job)", () => {
       tables: shared.rows[0].tables,
       users: 1,
     });
+    const untracked = await db.pool.query(
+      `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'bitbucket' AND c.relkind = 'r' AND c.relname NOT LIKE 'bb\\_%'
+          AND NOT EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = 'bitbridge_note_change')`,
+    );
+    expect(untracked.rows).toEqual([]);
   }, 180_000);
 
   it("without --exit it serves the replicated tables over OData until stopped", async () => {
