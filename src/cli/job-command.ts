@@ -2,13 +2,8 @@ import { Command, InvalidArgumentError } from "commander";
 import { alertCommand } from "../alerts/cli.js";
 import { JobStore } from "../engine/jobs.js";
 import { RunHistory } from "../engine/run-history.js";
-import {
-  formatDuration,
-  type RunProgress,
-  type RunSummary,
-  runJob,
-  type TaskRunSummary,
-} from "../engine/runs.js";
+import { formatDuration } from "../engine/run-watch.js";
+import { type RunProgress, type RunSummary, runJob, type TaskRunSummary } from "../engine/runs.js";
 import { nextRunTimes, parseSchedule, type Schedule, ScheduleStore } from "../scheduler/schedules.js";
 import { postgresSourceConfig, readSourceCatalog } from "../source/postgres/connection.js";
 import { formatSqlError } from "../sql/index.js";

@@ -1,7 +1,7 @@
 import pg from "pg";
 import type { AppDatabase } from "../app/database.js";
 import type { ConnectionStore } from "../engine/connection-store.js";
-import { resolveDestination } from "../engine/runs.js";
+import { resolveDestination } from "../engine/run-endpoints.js";
 import { publishedSessionOptions } from "../odata/session-options.js";
 
 /** The saved destination the main job writes to: published by default when it exists. */

@@ -6,24 +6,13 @@ import { APP_SCHEMA } from "../app/migrations.js";
 import { redactSecrets } from "../app/secrets.js";
 import { type BudgetProvider, sharedBudgets } from "../bitbucket/budget.js";
 import { openClient } from "../bitbucket/client.js";
-import {
-  type ConnectionProperties,
-  connectionPropertiesFrom,
-  parseConnectionString,
-  secretValues,
-} from "../bitbucket/connection-properties.js";
+import type { ConnectionProperties } from "../bitbucket/connection-properties.js";
 import type { BitbucketClient } from "../bitbucket/types.js";
-import { type PostgresDestination, postgresConfig } from "../destination/postgres/destination-properties.js";
+import { postgresConfig } from "../destination/postgres/destination-properties.js";
 import { bindPostgresReplicate } from "../source/postgres/bind.js";
-import {
-  isPostgresConnectionText,
-  type PostgresSource,
-  postgresSourceConfig,
-  readSourceCatalog,
-} from "../source/postgres/connection.js";
+import { readSourceCatalog } from "../source/postgres/connection.js";
 import { bindReplicate, formatReplicate, parseReplicateScript } from "../sql/replicate.js";
 import type { ConnectionStore } from "./connection-store.js";
-import { findConnector, propertiesFromString } from "./connectors.js";
 import {
   endOrphanedOneOffRuns,
   endOrphanedRuns,
@@ -33,6 +22,15 @@ import {
 } from "./job-lock.js";
 import { describePositions, JobStore, type JobWithTasks, type Task } from "./jobs.js";
 import { runPostgresSourceTask } from "./postgres-source-runner.js";
+import {
+  type Endpoints,
+  resolveDestination,
+  resolveSource,
+  type SourceEndpoint,
+  savedSource,
+  secretsOf,
+} from "./run-endpoints.js";
+import { progressSaver, watchRun } from "./run-watch.js";
 import { runReplicateTask } from "./task-runner.js";
 import type { TaskProgress, TaskRunInput, TaskRunResult } from "./task-runner-types.js";
 
@@ -131,18 +129,6 @@ interface PlannedTask {
   readonly taskId: number | null;
   readonly position: number;
   readonly statement: string;
-}
-
-/** Where a run reads from: Bitbucket, or the tables and views of a PostgreSQL schema. */
-type SourceEndpoint =
-  | { readonly connector: "bitbucket"; readonly props: ConnectionProperties }
-  | { readonly connector: "postgresql"; readonly postgres: PostgresSource };
-
-interface Endpoints {
-  readonly source: SourceEndpoint;
-  readonly destination: PostgresDestination;
-  /** Secret values of both connections, masked in everything stored. */
-  readonly secrets: readonly string[];
 }
 
 const S = APP_SCHEMA;
@@ -263,93 +249,6 @@ export async function runStatement(
     // Closing the session ends the run's lock whatever happened, and no pooled session keeps it by mistake.
     holder.release(true);
   }
-}
-
-/**
- * A source: a saved connection's name, a Bitbucket connection string, or a PostgreSQL one (a
- * `postgres://` URL or `Server=...;Database=...` properties).
- */
-export async function resolveSource(
-  connections: ConnectionStore,
-  text: string,
-): Promise<{ source: SourceEndpoint; secrets: string[] }> {
-  if (isPostgresConnectionText(text)) {
-    const values = postgresValues(text);
-    return {
-      source: { connector: "postgresql", postgres: postgresSourceConfig(values) },
-      secrets: secretsOf("postgresql", values),
-    };
-  }
-  if (text.includes("=")) {
-    const props = parseConnectionString(text);
-    return { source: { connector: "bitbucket", props }, secrets: secretValues(props) };
-  }
-  const saved = await connections.get(text);
-  if (saved.kind !== "source") {
-    throw new BitbridgeError(
-      "CONNECTION_KIND",
-      `Connection ${text} is a ${saved.connector} ${saved.kind}, not a source.`,
-    );
-  }
-  return {
-    source: savedSource(saved.connector, saved.properties),
-    secrets: secretsOf(saved.connector, saved.properties),
-  };
-}
-
-function savedSource(connector: string, properties: Readonly<Record<string, string>>): SourceEndpoint {
-  return connector === "postgresql"
-    ? { connector: "postgresql", postgres: postgresSourceConfig(properties) }
-    : { connector: "bitbucket", props: connectionPropertiesFrom(properties) };
-}
-
-/** PostgreSQL properties from a `postgres://` URL or `Server=...;Database=...` text. */
-function postgresValues(text: string): Record<string, string> {
-  return /^postgres(ql)?:\/\//i.test(text.trim())
-    ? { URL: text.trim() }
-    : propertiesFromString(findConnector("postgresql"), text);
-}
-
-/** A PostgreSQL destination: a saved connection's name, a `postgres://` URL or `Server=...;Database=...` properties. */
-export async function resolveDestination(
-  connections: ConnectionStore,
-  text: string,
-): Promise<{ destination: PostgresDestination; secrets: string[] }> {
-  let values: Record<string, string>;
-  if (text.includes("=") || isPostgresConnectionText(text)) {
-    values = postgresValues(text);
-  } else {
-    const saved = await connections.get(text);
-    if (saved.connector !== "postgresql") {
-      throw new BitbridgeError(
-        "CONNECTION_KIND",
-        `Connection ${text} is a ${saved.connector} ${saved.kind}, not a PostgreSQL destination.`,
-      );
-    }
-    values = { ...saved.properties };
-  }
-  return { destination: postgresConfig(values), secrets: secretsOf("postgresql", values) };
-}
-
-/** Secret property values of a connection, plus the password inside a URL. */
-function secretsOf(connector: string, values: Readonly<Record<string, string>>): string[] {
-  const names = new Set(
-    findConnector(connector)
-      .properties.filter((p) => p.secret)
-      .map((p) => p.name.toLowerCase()),
-  );
-  const out: string[] = [];
-  for (const [name, value] of Object.entries(values)) {
-    if (!names.has(name.toLowerCase())) continue;
-    out.push(value);
-    try {
-      const password = new URL(value).password;
-      if (password) out.push(password, decodeURIComponent(password));
-    } catch {
-      // not a URL
-    }
-  }
-  return out;
 }
 
 function selectTasks(job: JobWithTasks, positions: readonly number[] | undefined): PlannedTask[] {
@@ -694,75 +593,6 @@ async function claimQueued(
   return claimed;
 }
 
-/** Why a run was aborted: the caller's signal (Ctrl-C, a draining worker), a cancel request, or its timeout. */
-type AbortCause = "signal" | "request" | "timeout";
-
-/**
- * The run's own abort signal: follows the caller's, polls for a cancellation asked by another process
- * (cancelRun) and fires at the run's timeout.
- */
-function watchRun(
-  pool: pg.Pool,
-  runId: number,
-  options: RunOptions,
-): { signal: AbortSignal; status(): RunStatus; message(): string; stop(): void } {
-  const controller = new AbortController();
-  let cause: AbortCause | undefined;
-  const abort = (why: AbortCause) => {
-    if (controller.signal.aborted) return;
-    cause = why;
-    controller.abort();
-  };
-  const onSignal = () => abort("signal");
-  if (options.signal?.aborted) abort("signal");
-  else options.signal?.addEventListener("abort", onSignal, { once: true });
-  const timeoutMs = options.timeoutMs;
-  const timer = timeoutMs === undefined ? undefined : setTimeout(() => abort("timeout"), timeoutMs);
-  let polling = false;
-  const poll = setInterval(() => {
-    if (polling || controller.signal.aborted) return;
-    polling = true;
-    pool
-      .query<{ requested: boolean }>(
-        `SELECT cancel_requested_at IS NOT NULL AS requested FROM ${S}.runs WHERE id = $1`,
-        [runId],
-      )
-      .then((r) => {
-        if (r.rows[0]?.requested) abort("request");
-      })
-      // A failed poll is retried at the next tick; the run's own queries report a lost database.
-      .catch(() => {})
-      .finally(() => {
-        polling = false;
-      });
-  }, options.cancelPollMs ?? 1000);
-  return {
-    signal: controller.signal,
-    status: () => (cause === "timeout" ? "FAILED" : "CANCELLED"),
-    message: () =>
-      cause === "timeout"
-        ? `The run timed out after ${formatDuration(timeoutMs ?? 0)} (the job's timeout); the current batch was rolled back.`
-        : cause === "request"
-          ? "The run was cancelled on request (bitbridge job cancel or the API)."
-          : "The run was cancelled.",
-    stop: () => {
-      if (timer) clearTimeout(timer);
-      clearInterval(poll);
-      options.signal?.removeEventListener("abort", onSignal);
-    },
-  };
-}
-
-/** 2 h, 1 h 30 min, 45 min, 20 s. */
-export function formatDuration(ms: number): string {
-  const total = Math.round(ms / 1000);
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const sec = total % 60;
-  const parts = [h > 0 ? `${h} h` : "", m > 0 ? `${m} min` : "", sec > 0 || total === 0 ? `${sec} s` : ""];
-  return parts.filter(Boolean).join(" ");
-}
-
 function emptySummary(taskRunId: number, task: PlannedTask, status: RunStatus): TaskRunSummary {
   return {
     taskRunId,
@@ -788,36 +618,4 @@ function sum(
   key: "rowsRead" | "inserted" | "updated" | "deleted" | "requests",
 ): number {
   return rows.reduce((total, r) => total + r[key], 0);
-}
-
-/** How often a running task's counts are saved, so other processes (the web UI, `job history`) see them grow. */
-const PROGRESS_SAVE_MS = 1000;
-
-/**
- * Saves a running task's rows and requests at most once per PROGRESS_SAVE_MS, one write at a time, never
- * holding the run up; `settled` waits for the last write so the task's final counts always win.
- */
-function progressSaver(pool: pg.Pool, taskRunId: number) {
-  let lastSaved = 0;
-  let inFlight: Promise<unknown> | undefined;
-  return {
-    offer(progress: TaskProgress): void {
-      const now = performance.now();
-      if (inFlight || now - lastSaved < PROGRESS_SAVE_MS) return;
-      lastSaved = now;
-      inFlight = pool
-        .query(
-          `UPDATE ${S}.task_runs SET rows_read = $2, requests = $3 WHERE id = $1 AND status = 'RUNNING'`,
-          [taskRunId, progress.rows, progress.requests],
-        )
-        // Progress is a courtesy: a failed write must not fail the run, whose final counts follow.
-        .catch(() => undefined)
-        .finally(() => {
-          inFlight = undefined;
-        });
-    },
-    settled: async (): Promise<void> => {
-      await inFlight;
-    },
-  };
 }
