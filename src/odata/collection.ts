@@ -113,12 +113,14 @@ export function pageQuery(request: PageRequest) {
       ? countQuery(set, countWhere, params.values.slice(0, countParams), params.timeDependent)
       : undefined;
   // The page with its table's change version read in the same statement: a remembered count at that
-  // version then needs no statement of its own.
-  const pageWithVersion = count?.tracked
-    ? prepared(
-        `${select},\n    (SELECT ${versionSql(`$${params.values.length + 1}::text`)}) AS bb_v\n  FROM ${filtered}\n  ${tail}`,
-        [...params.values, count.tracked.relation],
-      )
+  // version then needs no statement of its own. Built only when a count is remembered.
+  const tracked = count?.tracked;
+  const pageWithVersion = tracked
+    ? () =>
+        prepared(
+          `${select},\n    (SELECT ${versionSql(`$${params.values.length + 1}::text`)}) AS bb_v\n  FROM ${filtered}\n  ${tail}`,
+          [...params.values, tracked.relation],
+        )
     : undefined;
   return {
     page: prepared(text, params.values),
@@ -222,7 +224,7 @@ async function pageRows(
   const remembered = count && pageWithVersion ? counts?.remembered(count) : undefined;
   if (count && counts && pageWithVersion && remembered) {
     try {
-      const result = await db.query(pageWithVersion);
+      const result = await db.query(pageWithVersion());
       // No row to carry the version, or the table changed since: counted as any request would be.
       const same = result.rows[0]?.bb_v === remembered.version;
       return { result, counted: same ? remembered.count : await runCount(db, count, counts) };
