@@ -145,6 +145,30 @@ describe("index-led searches without a count read a bounded number of matches fi
     expect(bounded()).toHaveLength(1);
   });
 
+  it("server paging through nextLink of a $search without a count: every page from one statement", async () => {
+    const expected = await rows(
+      "strpos(title, 'Acme') > 0 OR strpos(author, 'Acme') > 0",
+      "id DESC, repo, id",
+    );
+    const seen: unknown[] = [];
+    let pages = 0;
+    let url: string | undefined = "pull_requests?$select=id,title&$search=Acme&$orderby=id desc";
+    while (url) {
+      const page = await service.handle({
+        method: "GET",
+        url: `/odata/v4/${url}`,
+        headers: { authorization: auth, prefer: "odata.maxpagesize=40" },
+      });
+      const parsed = JSON.parse(page.body);
+      seen.push(...parsed.value);
+      pages++;
+      url = parsed["@odata.nextLink"]?.replace("https://odata.example.com/odata/v4/", "");
+    }
+    expect(seen).toEqual(expected);
+    expect(bounded()).toHaveLength(pages);
+    expect(sent).toHaveLength(pages);
+  });
+
   it("matches past the bound: the page is read PostgreSQL's way, with the same rows", async () => {
     const model = await shares.model();
     const set = model.entitySets.find((s) => s.name === "pull_requests");
