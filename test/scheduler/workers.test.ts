@@ -229,11 +229,22 @@ describe("workers", () => {
   }, 60_000);
 
   it("a SIGKILLed worker's run is failed by the reaper and retried by another worker", async () => {
+    // Pages slow enough that the worker dies mid-run however fast the machine (a fixed wait after the start
+    // once outlasted the whole run).
+    await setCommitLatency(1500);
     await queue.enqueue({ job: "victim", trigger: "api", attempt: 1 });
     const running = await waitFor("the victim run to start", async () =>
       (await runsOf("victim")).find((r) => r.status === "RUNNING"),
     );
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    await waitFor("the victim run to load its first rows", async () =>
+      (
+        await db.pool.query("SELECT 1 FROM bitbridge.task_runs WHERE run_id = $1 AND requests > 0", [
+          running.id,
+        ])
+      ).rowCount
+        ? true
+        : undefined,
+    );
     const owner = workers.find((w) => String(w.pid) === running.pid) as WorkerProcess;
     owner.child.kill("SIGKILL");
     const [dead, retry] = await waitFor(
@@ -245,6 +256,7 @@ describe("workers", () => {
       // Stale-after, reaping and a whole second run: a loaded 2-core machine needs the slack.
       90_000,
     );
+    await setCommitLatency(120);
     expect(dead?.status).toBe("FAILED");
     expect(dead?.error).toMatch(
       /^The worker stopped responding \(.+, pid \d+, no heartbeat for \d+ s\); retried as attempt 2 of 2\.$/,
