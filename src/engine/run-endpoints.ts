@@ -59,7 +59,7 @@ export async function resolveSource(
   };
 }
 
-export function savedSource(connector: string, properties: Readonly<Record<string, string>>): SourceEndpoint {
+function savedSource(connector: string, properties: Readonly<Record<string, string>>): SourceEndpoint {
   return connector === "postgresql"
     ? { connector: "postgresql", postgres: postgresSourceConfig(properties) }
     : { connector: "bitbucket", props: connectionPropertiesFrom(properties) };
@@ -94,7 +94,7 @@ export async function resolveDestination(
 }
 
 /** Secret property values of a connection, plus the password inside a URL. */
-export function secretsOf(connector: string, values: Readonly<Record<string, string>>): string[] {
+function secretsOf(connector: string, values: Readonly<Record<string, string>>): string[] {
   const names = new Set(
     findConnector(connector)
       .properties.filter((p) => p.secret)

@@ -8,7 +8,6 @@ import { type BudgetProvider, sharedBudgets } from "../bitbucket/budget.js";
 import { openClient } from "../bitbucket/client.js";
 import type { ConnectionProperties } from "../bitbucket/connection-properties.js";
 import type { BitbucketClient } from "../bitbucket/types.js";
-import { postgresConfig } from "../destination/postgres/destination-properties.js";
 import { bindPostgresReplicate } from "../source/postgres/bind.js";
 import { readSourceCatalog } from "../source/postgres/connection.js";
 import { bindReplicate, formatReplicate, parseReplicateScript } from "../sql/replicate.js";
@@ -22,14 +21,7 @@ import {
 } from "./job-lock.js";
 import { describePositions, JobStore, type JobWithTasks, type Task } from "./jobs.js";
 import { runPostgresSourceTask } from "./postgres-source-runner.js";
-import {
-  type Endpoints,
-  resolveDestination,
-  resolveSource,
-  type SourceEndpoint,
-  savedSource,
-  secretsOf,
-} from "./run-endpoints.js";
+import { type Endpoints, resolveDestination, resolveSource, type SourceEndpoint } from "./run-endpoints.js";
 import { progressSaver, watchRun } from "./run-watch.js";
 import { runReplicateTask } from "./task-runner.js";
 import type { TaskProgress, TaskRunInput, TaskRunResult } from "./task-runner-types.js";
@@ -174,15 +166,12 @@ export async function runJob(
         deps,
         { jobId: loaded.id, label: `job ${loaded.name}`, trigger, tasks },
         async () => {
-          const source = await deps.connections.get(loaded.source);
-          const destination = await deps.connections.get(loaded.destination);
+          const source = await resolveSource(deps.connections, loaded.source);
+          const destination = await resolveDestination(deps.connections, loaded.destination);
           return {
-            source: savedSource(source.connector, source.properties),
-            destination: postgresConfig(destination.properties),
-            secrets: [
-              ...secretsOf(source.connector, source.properties),
-              ...secretsOf(destination.connector, destination.properties),
-            ],
+            source: source.source,
+            destination: destination.destination,
+            secrets: [...source.secrets, ...destination.secrets],
           };
         },
         runOptions,
