@@ -28,7 +28,7 @@ import autocannon from "autocannon";
 import pg from "pg";
 import { migrate } from "../src/app/database.js";
 import { trackChanges } from "../src/odata/change-versions.js";
-import { entityQuery, FILTER_FIRST_MAX_ROWS, MAX_PAGE_SIZE, pageQuery } from "../src/odata/collection.js";
+import { entityQuery, MAX_PAGE_SIZE, pageQuery } from "../src/odata/collection.js";
 import { CredentialStore } from "../src/odata/credentials.js";
 import { parseKeyPredicate, parseQueryOptions } from "../src/odata/parser/index.js";
 import { createContainsIndexes, createSearchIndex } from "../src/odata/search-index.js";
@@ -336,7 +336,7 @@ async function main() {
         filterFirst && count
           ? async (driver) => {
               const n = Number((await driver.query<{ n: string }>(count.plain)).rows[0]?.n);
-              await driver.query(n <= FILTER_FIRST_MAX_ROWS ? filterFirst : page);
+              await driver.query(n <= filterFirst.cap ? filterFirst.statement : page);
             }
           : boundedFirst
             ? async (driver) => {

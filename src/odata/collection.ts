@@ -64,7 +64,7 @@ function from(set: EntitySet): string {
  * A page whose count is at most this is read filter-first (see `pageQuery`); above it, the matches are
  * common enough that walking the sort order finds a page of them quickly.
  */
-export const FILTER_FIRST_MAX_ROWS = 100_000;
+const FILTER_FIRST_MAX_ROWS = 100_000;
 
 /** The SQL of one page (and of its count, with `$count=true`): what `readPage` runs. */
 export function pageQuery(request: PageRequest) {
@@ -94,9 +94,11 @@ export function pageQuery(request: PageRequest) {
   const indexed = indexLed(set, options);
   const matchesFirst = (bound: string) =>
     `WITH bb_matches AS MATERIALIZED (SELECT * FROM ${filtered}${bound})\n  ${select}${bound ? ",\n    (SELECT count(*) FROM bb_matches) AS bb_found" : ""}\n  FROM bb_matches\n  ${tail}`;
-  const filterFirst =
-    indexed && options.count === true ? prepared(matchesFirst(""), params.values) : undefined;
   const cap = request.filterFirstMaxRows ?? FILTER_FIRST_MAX_ROWS;
+  const filterFirst =
+    indexed && options.count === true
+      ? { statement: prepared(matchesFirst(""), params.values), cap }
+      : undefined;
   const boundedFirst =
     indexed && options.count !== true
       ? {
@@ -203,7 +205,7 @@ export async function readPage(db: pg.Pool, request: PageRequest, counts?: Count
 /** Runs the statements that read a page's rows and count, in the cheapest order that is still exact. */
 async function pageRows(
   db: pg.Pool,
-  request: PageRequest,
+  _request: PageRequest,
   query: ReturnType<typeof pageQuery>,
   counts: CountCache | undefined,
 ): Promise<{ result: { rows: Record<string, unknown>[] }; counted?: number }> {
@@ -212,8 +214,7 @@ async function pageRows(
     return { result: { rows: [] }, counted: count && (await runCount(db, count, counts)) };
   if (filterFirst && count) {
     const counted = await runCount(db, count, counts);
-    const few = counted <= (request.filterFirstMaxRows ?? FILTER_FIRST_MAX_ROWS);
-    return { result: await db.query(few ? filterFirst : page), counted };
+    return { result: await db.query(counted <= filterFirst.cap ? filterFirst.statement : page), counted };
   }
   if (boundedFirst) {
     const first = await db.query(boundedFirst.statement);
@@ -305,10 +306,11 @@ export function countQuery(
     plain,
     tracked: {
       relation,
-      withVersion: prepared(
-        `SELECT count(*) AS n, (SELECT ${versionSql(`$${values.length + 1}::text`)}) AS v ${rest}`,
-        [...values, relation],
-      ),
+      withVersion: () =>
+        prepared(`SELECT count(*) AS n, (SELECT ${versionSql(`$${values.length + 1}::text`)}) AS v ${rest}`, [
+          ...values,
+          relation,
+        ]),
       version: prepared(`SELECT ${versionSql("$1::text")} AS v`, [relation]),
     },
   };

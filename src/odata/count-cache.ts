@@ -6,8 +6,8 @@ export interface CountQuery {
   readonly tracked?: {
     /** The table, quoted and qualified: what the version statements name. */
     readonly relation: string;
-    /** The count and, read in the same snapshot, the table's change version (`n`, `v`). */
-    readonly withVersion: pg.QueryConfig;
+    /** The count and, read in the same snapshot, the table's change version (`n`, `v`); built on a miss. */
+    readonly withVersion: () => pg.QueryConfig;
     /** The table's change version alone (`v`). */
     readonly version: pg.QueryConfig;
   };
@@ -84,7 +84,7 @@ export class CountCache {
         const shared = running ? await running.catch(() => undefined) : undefined;
         if (current !== null && shared?.version === current) return shared.count;
       }
-      const started = this.countWithVersion(db, tracked.withVersion, key);
+      const started = this.countWithVersion(db, tracked.withVersion(), key);
       this.running.set(key, started);
       const forget = () => {
         if (this.running.get(key) === started) this.running.delete(key);
