@@ -25,42 +25,41 @@ export async function unlockJob(client: Queryable, jobId: number): Promise<void>
   await client.query("SELECT pg_advisory_unlock($1, $2)", [JOB_LOCK, jobId]);
 }
 
-/**
- * Whether nobody runs the job now: takes its lock until the end of `client`'s open transaction, which
- * also keeps a new run from starting until then.
- */
-export async function jobIsIdle(client: Queryable, jobId: number): Promise<boolean> {
-  const locked = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_xact_lock($1, $2) AS ok", [
-    JOB_LOCK,
-    jobId,
-  ]);
-  return locked.rows[0]?.ok === true;
-}
-
 export interface OrphanedRun {
   readonly id: number;
   readonly status: "FAILED" | "CANCELLED";
 }
 
 /**
- * Ends the job's runs left RUNNING by a process that died. Call it only while holding the job's lock.
- * `which` picks the runs: `inline` those without a heartbeat (`bitbridge job run`, which no reaper
- * watches; a worker's runs are the reaper's, which retries them), or one run by id. A run whose
- * cancellation was asked for ends CANCELLED, any other FAILED; its running tasks end with it.
+ * Ends the job's runs left RUNNING by `bitbridge job run` processes that died (those without a heartbeat:
+ * no reaper watches them; a worker's runs are the reaper's, which retries them). Call it only while
+ * holding the job's lock. A run whose cancellation was asked for ends CANCELLED, any other FAILED; its
+ * running tasks end with it.
  */
-export async function endOrphanedRuns(
+export async function endOrphanedRuns(client: Queryable, jobId: number, why: string): Promise<OrphanedRun[]> {
+  return endRuns(client, "r.job_id = $1 AND r.heartbeat_at IS NULL", [jobId], why);
+}
+
+/**
+ * Ends the RUNNING run `run` if the process running it died, i.e. its lock is free: its job's, or for a
+ * one-off run (no job) its own. Takes that lock until the end of `client`'s open transaction, which also
+ * keeps a new run of the job from starting until then. Returns the run when it was ended.
+ */
+export async function endRunIfOrphaned(
   client: Queryable,
-  jobId: number,
-  which: "inline" | { runId: number },
+  run: { readonly id: number; readonly jobId: number | null },
   why: string,
-): Promise<OrphanedRun[]> {
-  const chosen = which === "inline" ? "r.heartbeat_at IS NULL" : "r.id = $2";
-  return endRuns(
-    client,
-    `r.job_id = $1 AND ${chosen}`,
-    which === "inline" ? [jobId] : [jobId, which.runId],
-    why,
-  );
+): Promise<OrphanedRun | undefined> {
+  const oneOff = run.jobId === null;
+  const free = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_xact_lock($1, $2) AS ok", [
+    oneOff ? ONE_OFF_LOCK : JOB_LOCK,
+    oneOff ? run.id : run.jobId,
+  ]);
+  if (free.rows[0]?.ok !== true) return undefined;
+  const ended = oneOff
+    ? await endRuns(client, "r.id = $1 AND r.job_id IS NULL", [run.id], why)
+    : await endRuns(client, "r.id = $1 AND r.job_id = $2", [run.id, run.jobId], why);
+  return ended[0];
 }
 
 /** Ends the RUNNING runs `where` picks (its parameters from $1; `why` is added last), and their tasks. */
@@ -127,24 +126,6 @@ export async function recordOneOffRun(
   }
 }
 
-/** Whether the one-off run's process is gone: takes its lock until the end of `client`'s open transaction. */
-export async function oneOffIsIdle(client: Queryable, runId: number): Promise<boolean> {
-  const free = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_xact_lock($1, $2) AS ok", [
-    ONE_OFF_LOCK,
-    runId,
-  ]);
-  return free.rows[0]?.ok === true;
-}
-
-/** Ends a one-off run left RUNNING by a process that died. Call it only after `oneOffIsIdle` said so. */
-export async function endOrphanedOneOffRun(
-  client: Queryable,
-  runId: number,
-  why: string,
-): Promise<OrphanedRun[]> {
-  return endRuns(client, "r.job_id IS NULL AND r.id = $1", [runId], why);
-}
-
 /**
  * Ends the one-off runs left RUNNING by a process that died (their lock is free), as `endOrphanedRuns`
  * does for a job's. Safe from any number of processes at once: each run is ended under its own lock.
@@ -158,8 +139,8 @@ export async function endOrphanedOneOffRuns(pool: pg.Pool, why: string): Promise
     const client = await pool.connect();
     try {
       await client.query("BEGIN");
-      if (await oneOffIsIdle(client, Number(id)))
-        ended.push(...(await endOrphanedOneOffRun(client, Number(id), why)));
+      const run = await endRunIfOrphaned(client, { id: Number(id), jobId: null }, why);
+      if (run) ended.push(run);
       await client.query("COMMIT");
     } catch (error) {
       await client.query("ROLLBACK").catch(() => {});

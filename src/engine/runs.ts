@@ -146,7 +146,7 @@ export async function runJob(
   try {
     if (!(await tryLockJob(lock, loaded.id)))
       return await skipped(deps.pool, loaded, trigger, options.full === true, options.runId);
-    for (const orphan of await endOrphanedRuns(lock, loaded.id, "inline", "found when the job ran again.")) {
+    for (const orphan of await endOrphanedRuns(lock, loaded.id, "found when the job ran again.")) {
       options.log?.(
         "warn",
         `Run ${orphan.id} of job ${loaded.name} was left running by a process that stopped; recorded ${orphan.status}.`,

@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { BitbridgeError } from "../app/errors.js";
 import { APP_SCHEMA } from "../app/migrations.js";
-import { endOrphanedOneOffRun, endOrphanedRuns, jobIsIdle, oneOffIsIdle } from "../engine/job-lock.js";
+import { endRunIfOrphaned } from "../engine/job-lock.js";
 import { QUEUE_SCHEMA, RUN_QUEUE } from "./names.js";
 
 const S = APP_SCHEMA;
@@ -64,15 +64,9 @@ export async function cancelRun(
         [runId],
       );
       // With the job's (or the one-off run's) lock free, nobody is left to notice the flag: its process died.
-      if (
-        current.job_id === null
-          ? await oneOffIsIdle(client, runId)
-          : await jobIsIdle(client, Number(current.job_id))
-      ) {
-        if (current.job_id === null) await endOrphanedOneOffRun(client, runId, "cancelled on request.");
-        else await endOrphanedRuns(client, Number(current.job_id), { runId }, "cancelled on request.");
-        orphaned = true;
-      }
+      const jobId = current.job_id === null ? null : Number(current.job_id);
+      orphaned =
+        (await endRunIfOrphaned(client, { id: runId, jobId }, "cancelled on request.")) !== undefined;
     }
     await client.query("COMMIT");
   } catch (error) {
