@@ -23,14 +23,9 @@ import { type BoundReplicate, parseReplicateScript } from "../sql/replicate.js";
 import { addInterval } from "./intervals.js";
 import { reloadKeyless } from "./postgres-source-reload.js";
 import { type DestinationRow, rowBuilder, withKeyColumns } from "./replicate-rows.js";
-import { planReplicate, type ReplicatePlan } from "./replicate-target.js";
+import { logRecreated, planReplicate, type ReplicatePlan } from "./replicate-target.js";
 import { clearStates, ensureStateTable, loadStates, type PartitionState, saveState } from "./sync-state.js";
-import {
-  type RunCounts as Counts,
-  logRecreated,
-  type TaskRunInput,
-  type TaskRunResult,
-} from "./task-runner-types.js";
+import type { RunCounts as Counts, TaskRunInput, TaskRunResult } from "./task-runner-types.js";
 
 export interface PostgresSourceTaskInput
   extends Omit<TaskRunInput, "client" | "workspace" | "schema" | "concurrency"> {
@@ -125,7 +120,7 @@ class PostgresSourceTask {
         alterSchema: options.alterSchema,
       },
     });
-    logRecreated(this.input.log, ensured.table.qualified, ensured);
+    logRecreated(this.input.log, ensured);
     await ensureStateTable(this.destination, schema);
     if (this.input.full || options.dropTable || options.truncateTableData)
       await clearStates(this.destination, schema, table);

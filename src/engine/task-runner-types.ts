@@ -52,19 +52,3 @@ export interface RunCounts {
   unchanged: number;
   deleted: number;
 }
-
-/** Says in the run's log what a DropTable recreation kept of the old table, and warns of what it could not. */
-export function logRecreated(
-  log: TaskRunInput["log"],
-  table: string,
-  ensured: {
-    readonly dropped: boolean;
-    readonly restored: readonly string[];
-    readonly lost: readonly string[];
-  },
-): void {
-  if (!ensured.dropped || !log) return;
-  if (ensured.restored.length > 0)
-    log("info", `${table} was dropped and recreated with its ${ensured.restored.join(", ")}.`);
-  for (const lost of ensured.lost) log("warn", `${table} was dropped and recreated without its ${lost}`);
-}

@@ -34,7 +34,7 @@ import { planRead } from "../sql/pushdown.js";
 import { type BoundReplicate, bindReplicate, parseReplicateScript } from "../sql/replicate.js";
 import { addInterval } from "./intervals.js";
 import { type DestinationRow, rowBuilder, withKeyColumns } from "./replicate-rows.js";
-import { planReplicate, type ReplicatePlan } from "./replicate-target.js";
+import { logRecreated, planReplicate, type ReplicatePlan } from "./replicate-target.js";
 import {
   clearStates,
   deleteState,
@@ -43,7 +43,7 @@ import {
   type PartitionState,
   saveState,
 } from "./sync-state.js";
-import { logRecreated, type RunCounts, type TaskRunInput, type TaskRunResult } from "./task-runner-types.js";
+import type { RunCounts, TaskRunInput, TaskRunResult } from "./task-runner-types.js";
 
 /** Re-read this much before the cursor: clock skew between Bitbucket's nodes, and rows changed mid-read. */
 const LOOKBACK_MS = 5 * 60_000;
@@ -128,7 +128,7 @@ export async function runReplicateTask(input: TaskRunInput): Promise<TaskRunResu
           alterSchema: options.alterSchema,
         },
       });
-      logRecreated(input.log, ensured.table.qualified, ensured);
+      logRecreated(input.log, ensured);
       loadMode.startedEmpty = ensured.empty;
       loadMode.insertFirst = ensured.empty;
       await ensureStateTable(setup, schema);
