@@ -1,6 +1,7 @@
 /**
  * The OData service alone in its own process, for bench/odata.ts: the load generator must not share its
- * event loop. Argument: the database URL (application schema and published table in the same database).
+ * event loop. Arguments: the database URL (application schema and published table in the same database),
+ * the skiptoken key in hex and the published pool's size.
  * Prints one JSON line: the origin. COUNT_CACHE=off serves every count by counting.
  */
 import pg from "pg";
@@ -14,7 +15,7 @@ const key = Buffer.from(process.argv[3] as string, "hex");
 const app = new pg.Pool({ connectionString: url, max: 10 });
 const data = new pg.Pool({
   connectionString: url,
-  max: 20,
+  max: Number(process.argv[4]),
   options: publishedSessionOptions(30_000),
 });
 const odata = new ODataService({

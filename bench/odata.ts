@@ -27,6 +27,7 @@ import { createInterface } from "node:readline";
 import autocannon from "autocannon";
 import pg from "pg";
 import { migrate } from "../src/app/database.js";
+import { DEFAULT_POOL_SIZE } from "../src/cli/published-database.js";
 import { trackChanges } from "../src/odata/change-versions.js";
 import { entityQuery, MAX_PAGE_SIZE, pageQuery } from "../src/odata/collection.js";
 import { CredentialStore } from "../src/odata/credentials.js";
@@ -35,6 +36,7 @@ import { createContainsIndexes, createSearchIndex } from "../src/odata/search-in
 import { publishedSessionOptions } from "../src/odata/session-options.js";
 import { ShareStore } from "../src/odata/shares.js";
 import { SkipTokens } from "../src/odata/skiptoken.js";
+import { StatementLanes, type Statements, slowLimit } from "../src/odata/statement-lanes.js";
 import { benchDatabase } from "./database.js";
 
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
@@ -76,7 +78,7 @@ async function prepare(pool: pg.Pool): Promise<void> {
 }
 
 /** One request's database work, as the service does it. */
-type Request = (pool: pg.Pool) => Promise<unknown>;
+type Request = (db: Statements) => Promise<unknown>;
 
 interface Figures {
   readonly rps: number;
@@ -146,13 +148,25 @@ async function viaAutocannon(origin: string, auth: string, path: string, seconds
   };
 }
 
-/** A pool as large as the service's, with its session settings (statement timeout included, so slow shapes fail alike on both sides). */
-function directPool(url: string): pg.Pool {
-  return new pg.Pool({ connectionString: url, max: 20, options: publishedSessionOptions(30_000) });
+/** Connections of the service's pool and of the direct side's (as BITBRIDGE_ODATA_POOL_SIZE sets the service's). */
+const POOL_SIZE = Number(process.env.POOL_SIZE ?? DEFAULT_POOL_SIZE);
+
+/**
+ * The direct side: a pool as large as the service's, with its session settings (statement timeout included,
+ * so slow shapes fail alike on both sides), with the service's lane for slow statements (see StatementLanes),
+ * so that both sides run as many statements of a shape at once.
+ */
+function directPool(url: string): { pool: pg.Pool; statements: Statements } {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: POOL_SIZE,
+    options: publishedSessionOptions(30_000),
+  });
+  return { pool, statements: new StatementLanes(pool) };
 }
 
 /** The service's own SQL for `path`, run by `CONNECTIONS` loops over `pool`. */
-async function direct(pool: pg.Pool, request: Request, seconds = SECONDS): Promise<Figures> {
+async function direct(db: Statements, request: Request, seconds = SECONDS): Promise<Figures> {
   const latencies: number[] = [];
   const perSecond = new Map<number, number>();
   let errors = 0;
@@ -163,7 +177,7 @@ async function direct(pool: pg.Pool, request: Request, seconds = SECONDS): Promi
       while (performance.now() < until) {
         const t = performance.now();
         try {
-          await request(pool);
+          await request(db);
         } catch {
           errors++;
         }
@@ -254,6 +268,7 @@ async function main() {
         "bench/odata-server.ts",
         db.url,
         key.toString("hex"),
+        String(POOL_SIZE),
       ],
       { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } },
     );
@@ -311,7 +326,7 @@ async function main() {
   ];
   const wanted = process.env.SHAPES?.split(",");
   console.log(
-    `${ROWS.toLocaleString("en-US")} rows, ${CONNECTIONS} connections, load from ${LOAD}, ${SECONDS} s per measurement after ${WARMUP} s of warm-up, medians of ${ROUNDS} rounds; requests/s = completed requests / duration; latencies over every request`,
+    `${ROWS.toLocaleString("en-US")} rows, ${CONNECTIONS} connections, pools of ${POOL_SIZE} database connections on both sides (slow statement shapes on at most ${slowLimit(POOL_SIZE)} of them), load from ${LOAD}, ${SECONDS} s per measurement after ${WARMUP} s of warm-up, medians of ${ROUNDS} rounds; requests/s = completed requests / duration; latencies over every request`,
   );
   console.log("shape               OData req/s  p50 ms  p99 ms | direct req/s  p50 ms  p99 ms | ratio");
   for (const [name, query] of shapes) {
@@ -350,7 +365,7 @@ async function main() {
       uncachedOrigin = await startServer({ COUNT_CACHE: "off" });
     const target = name.endsWith("/uncached") ? (uncachedOrigin as string) : origin;
     await settle(pool);
-    const driver = directPool(db.url);
+    const { pool: driverPool, statements: driver } = directPool(db.url);
     await viaOData(target, auth, path, WARMUP);
     await direct(driver, request, WARMUP);
     const servedRounds: Figures[] = [];
@@ -364,7 +379,7 @@ async function main() {
         servedRounds.push(await viaOData(target, auth, path));
       }
     }
-    await driver.end();
+    await driverPool.end();
     const served = medianFigures(servedRounds);
     const raw = medianFigures(rawRounds);
     // No ratio when the direct side completed nothing in a round (its statements all timed out).

@@ -1,11 +1,11 @@
 import { createHmac } from "node:crypto";
-import { Command } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 import { loadSecretKey } from "../app/secrets.js";
 import { readAsReader } from "../odata/reader-role.js";
 import { ODATA_ROOT } from "../odata/service.js";
 import { startAppServer } from "../server/app-server.js";
 import { withAppDatabase } from "./app-database.js";
-import { openPublishedDatabase } from "./published-database.js";
+import { openPublishedDatabase, parsePoolSize } from "./published-database.js";
 import { DEFAULT_WORKER, launchWorker } from "./worker-command.js";
 
 /** `bitbridge serve`: the web UI, the REST API and the OData service on one port, with a worker. */
@@ -17,12 +17,24 @@ export function serveCommand(): Command {
     .option("--port <n>", "port", (v) => Number(v), 8080)
     .option("--host <address>", "address to listen on (0.0.0.0 for every interface)", "127.0.0.1")
     .option("--database <connection|url>", "the published database (default: connection warehouse)")
+    .option(
+      "--pool-size <n>",
+      "connections to the published database (default: BITBRIDGE_ODATA_POOL_SIZE, else 20)",
+      poolSize,
+    )
     .option("--base-url <url>", `public URL of ${ODATA_ROOT} for links (default: from the request's Host)`)
     .option("--no-worker", "do not run queued and scheduled job runs in this process")
     .action(
-      async (opts: { port: number; host: string; database?: string; baseUrl?: string; worker: boolean }) => {
+      async (opts: {
+        port: number;
+        host: string;
+        database?: string;
+        poolSize?: number;
+        baseUrl?: string;
+        worker: boolean;
+      }) => {
         await withAppDatabase(async (db, connections) => {
-          const published = await openPublishedDatabase(db, connections, opts.database);
+          const published = await openPublishedDatabase(db, connections, opts.database, opts.poolSize);
           readAsReader(published.pool);
           const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
           const worker = opts.worker ? await launchWorker(db, connections, DEFAULT_WORKER, log) : undefined;
@@ -52,6 +64,12 @@ export function serveCommand(): Command {
         });
       },
     );
+}
+
+function poolSize(text: string): number {
+  const size = parsePoolSize(text);
+  if (size === undefined) throw new InvalidArgumentError("expected a whole number from 1 to 1000");
+  return size;
 }
 
 /** `$skiptoken` signatures use a key of their own, derived from the secret key. */

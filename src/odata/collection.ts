@@ -9,6 +9,7 @@ import { badRequest, ODataError } from "./errors.js";
 import { rowJsonSql } from "./json-row.js";
 import type { EdmProperty, EntitySet } from "./model.js";
 import type { PageToken } from "./skiptoken.js";
+import type { Statements } from "./statement-lanes.js";
 
 /** Server-driven pages never hold more rows than this (Salesforce's own batch limit). */
 export const MAX_PAGE_SIZE = 2000;
@@ -171,7 +172,7 @@ function indexLed(set: EntitySet, options: QueryOptions): boolean {
 }
 
 /** One page; with `counts`, a `$count` of a tracked table is answered from memory while the table is unchanged. */
-export async function readPage(db: pg.Pool, request: PageRequest, counts?: CountCache): Promise<Page> {
+export async function readPage(db: Statements, request: PageRequest, counts?: CountCache): Promise<Page> {
   const { options } = request;
   const query = pageQuery(request);
   const { limit, sent, order, selected, keyColumns } = query;
@@ -204,7 +205,7 @@ export async function readPage(db: pg.Pool, request: PageRequest, counts?: Count
 
 /** Runs the statements that read a page's rows and count, in the cheapest order that is still exact. */
 async function pageRows(
-  db: pg.Pool,
+  db: Statements,
   _request: PageRequest,
   query: ReturnType<typeof pageQuery>,
   counts: CountCache | undefined,
@@ -278,7 +279,7 @@ const selectJsonCache = new WeakMap<EntitySet, Map<string, string>>();
 
 /** `/Set/$count`: rows after `$filter` and `$search`, paging options ignored. */
 export async function countRows(
-  db: pg.Pool,
+  db: Statements,
   set: EntitySet,
   options: QueryOptions,
   counts?: CountCache,
@@ -316,7 +317,7 @@ export function countQuery(
   };
 }
 
-function runCount(db: pg.Pool, query: CountQuery, counts: CountCache | undefined): Promise<number> {
+function runCount(db: Statements, query: CountQuery, counts: CountCache | undefined): Promise<number> {
   return counts ? counts.count(db, query) : plainCount(db, query);
 }
 
@@ -346,7 +347,7 @@ export function entityQuery(set: EntitySet, key: KeyPredicate, options: QueryOpt
 }
 
 export async function readEntity(
-  db: pg.Pool,
+  db: Statements,
   set: EntitySet,
   key: KeyPredicate,
   options: QueryOptions,

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import type { Statements } from "./statement-lanes.js";
 
 /** A count as SQL; tracked tables also come with the statements that tie it to a change version. */
 export interface CountQuery {
@@ -67,7 +68,7 @@ export class CountCache {
     return query.tracked !== undefined && (this.unreadable.get(query.tracked.relation) ?? 0) <= Date.now();
   }
 
-  async count(db: pg.Pool, query: CountQuery): Promise<number> {
+  async count(db: Statements, query: CountQuery): Promise<number> {
     const tracked = query.tracked;
     if (!tracked || !this.readable(query)) return plainCount(db, query);
     const key = keyOf(query);
@@ -97,7 +98,7 @@ export class CountCache {
     }
   }
 
-  private async countWithVersion(db: pg.Pool, statement: pg.QueryConfig, key: string): Promise<Counted> {
+  private async countWithVersion(db: Statements, statement: pg.QueryConfig, key: string): Promise<Counted> {
     const row = (await db.query<{ n: string; v: string | null }>(statement)).rows[0];
     const counted = { count: Number(row?.n ?? 0), version: row?.v ?? null };
     if (counted.version !== null) this.remember(key, { version: counted.version, count: counted.count });
@@ -114,7 +115,7 @@ export class CountCache {
   }
 }
 
-export async function plainCount(db: pg.Pool, query: CountQuery): Promise<number> {
+export async function plainCount(db: Statements, query: CountQuery): Promise<number> {
   const result = await db.query<{ n: string }>(query.plain);
   return Number(result.rows[0]?.n ?? 0);
 }

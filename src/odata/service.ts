@@ -13,6 +13,7 @@ import { parseKeyPredicate, parseQueryOptions } from "./parser/index.js";
 import { RateLimiter } from "./rate-limit.js";
 import type { ShareStore } from "./shares.js";
 import { SkipTokens } from "./skiptoken.js";
+import { StatementLanes } from "./statement-lanes.js";
 
 export const ODATA_ROOT = "/odata/v4";
 
@@ -58,11 +59,13 @@ export class ODataService {
   private readonly limiter = new RateLimiter();
   private readonly tokens: SkipTokens;
   private readonly counts?: CountCache;
+  private readonly statements: StatementLanes;
   private cached?: { model: EdmModel; version: string; checked: number };
 
   constructor(private readonly options: ODataServiceOptions) {
     this.auth = new Authenticator(options.app, options.credentialTtlMs);
     this.tokens = new SkipTokens(options.tokenKey);
+    this.statements = new StatementLanes(options.data);
     if (options.countCache !== false) this.counts = new CountCache();
   }
 
@@ -138,7 +141,7 @@ export class ODataService {
     const rest = match[3];
     if (keyText === undefined) {
       if (rest === "$count") {
-        const n = await countRows(this.options.data, set, options, this.counts);
+        const n = await countRows(this.statements, set, options, this.counts);
         return {
           status: 200,
           headers: { ...odataHeaders(), "content-type": "text/plain;charset=utf-8" },
@@ -157,7 +160,7 @@ export class ODataService {
     if (rest !== undefined && (!property || (value !== undefined && value !== "$value")))
       throw notFound(`${set.name} has no property ${propertyName}`);
     const entity = await readEntity(
-      this.options.data,
+      this.statements,
       set,
       parseKeyPredicate(keyText),
       property ? { select: [property.name] } : options,
@@ -200,7 +203,7 @@ export class ODataService {
     const preferred = preferredPageSize(header(request, "prefer"));
     const pageSize = Math.min(MAX_PAGE_SIZE, preferred ?? MAX_PAGE_SIZE);
     const page = await readPage(
-      this.options.data,
+      this.statements,
       {
         set,
         options,

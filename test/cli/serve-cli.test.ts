@@ -40,7 +40,7 @@ describe("bitbridge odata and bitbridge serve", () => {
 
     const child = spawn(
       process.execPath,
-      ["--import", "tsx", "src/cli/entry.ts", "serve", "--port", "0", "--no-worker"],
+      ["--import", "tsx", "src/cli/entry.ts", "serve", "--port", "0", "--no-worker", "--pool-size", "3"],
       { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
     );
     let stdout = "";
@@ -70,4 +70,18 @@ describe("bitbridge odata and bitbridge serve", () => {
     expect(await closed).toBe(0);
     expect(stderr).not.toContain(password);
   }, 120_000);
+
+  it("refuses a pool size that is not a whole number from 1 to 1000, saying where it came from", async () => {
+    const flag = await runCli(["serve", "--port", "0", "--no-worker", "--pool-size", "0"], { env });
+    expect(flag.code).not.toBe(0);
+    expect(flag.stderr).toContain("--pool-size");
+    expect(flag.stderr).toContain("a whole number from 1 to 1000");
+    const variable = await runCli(["serve", "--port", "0", "--no-worker"], {
+      env: { ...env, BITBRIDGE_ODATA_POOL_SIZE: "lots" },
+    });
+    expect(variable.code).not.toBe(0);
+    expect(variable.stderr).toContain(
+      'BITBRIDGE_ODATA_POOL_SIZE must be a whole number from 1 to 1000, not "lots"',
+    );
+  });
 });
