@@ -1,7 +1,7 @@
 import pg from "pg";
 import { BitbridgeError } from "../app/errors.js";
 import { destinationConnectError } from "../destination/postgres/errors.js";
-import { ensureTable, loadBatch, markDeleted, type TableTarget } from "../destination/postgres/index.js";
+import { loadBatch, markDeleted, type TableTarget } from "../destination/postgres/index.js";
 import {
   type Aggregation,
   replaceFromStaging,
@@ -23,8 +23,9 @@ import { type BoundReplicate, parseReplicateScript } from "../sql/replicate.js";
 import { addInterval } from "./intervals.js";
 import { reloadKeyless } from "./postgres-source-reload.js";
 import { type DestinationRow, rowBuilder, withKeyColumns } from "./replicate-rows.js";
-import { logRecreated, planReplicate, type ReplicatePlan } from "./replicate-target.js";
-import { clearStates, ensureStateTable, loadStates, type PartitionState, saveState } from "./sync-state.js";
+import { planReplicate, type ReplicatePlan } from "./replicate-target.js";
+import { prepareRunTarget } from "./run-target.js";
+import { loadStates, type PartitionState, saveState } from "./sync-state.js";
 import type { RunCounts as Counts, TaskRunInput, TaskRunResult } from "./task-runner-types.js";
 
 export interface PostgresSourceTaskInput
@@ -64,8 +65,21 @@ export async function runPostgresSourceTask(input: PostgresSourceTaskInput): Pro
       const bound = withKeyColumns(binding.bound, input.naming);
       const schema = statement.options.destinationSchema ?? input.destination.schema;
       const plan = await planReplicate(destination, bound, schema);
-      const task = new PostgresSourceTask(input, { ...binding, bound }, plan, source, destination);
-      await task.run();
+      const target = await prepareRunTarget(
+        destination,
+        plan,
+        statement.options,
+        input.full === true,
+        input.log,
+      );
+      const task = new PostgresSourceTask(input, { ...binding, bound }, target.plan, source, destination);
+      try {
+        await task.run();
+        await target.finish(destination);
+      } catch (error) {
+        await target.abandon(destination);
+        throw error;
+      }
       return {
         sourceTable: binding.table.name,
         destinationTable: `${schema}.${bound.destination.name}`,
@@ -110,20 +124,6 @@ class PostgresSourceTask {
   }
 
   async run(): Promise<void> {
-    const options = this.bound.statement.options;
-    const { schema, table } = this.target;
-    const ensured = await ensureTable(this.destination, {
-      ...this.target,
-      options: {
-        dropTable: options.dropTable,
-        truncate: options.truncateTableData,
-        alterSchema: options.alterSchema,
-      },
-    });
-    logRecreated(this.input.log, ensured);
-    await ensureStateTable(this.destination, schema);
-    if (this.input.full || options.dropTable || options.truncateTableData)
-      await clearStates(this.destination, schema, table);
     if (this.plan.aggregation) await this.replaceAggregate(this.plan.aggregation);
     else if (this.binding.incremental) await this.readIncremental(this.binding.incremental.source);
     else if (this.target.primaryKey.length > 0) await this.readFull();

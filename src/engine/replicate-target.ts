@@ -1,7 +1,6 @@
 import type pg from "pg";
 import { BitbridgeError } from "../app/errors.js";
 import { deriveTypes } from "../destination/postgres/derive.js";
-import type { EnsureTableResult } from "../destination/postgres/index.js";
 import { convertName, quoteIdent } from "../destination/postgres/naming.js";
 import type { Aggregation } from "../destination/postgres/replace.js";
 import type { DerivedColumn, TableTarget, TargetColumn } from "../destination/postgres/target.js";
@@ -9,7 +8,6 @@ import type { ColumnType } from "../source/table.js";
 import { SqlBindError, walk } from "../sql/bind.js";
 import type { BoundReplicate, ReplicateColumn } from "../sql/replicate.js";
 import { exprToPostgres } from "../sql/to-postgres.js";
-import type { TaskRunInput } from "./task-runner-types.js";
 
 /** A staged column: what the task writes to the staging table, read from one catalog column. */
 export interface StagedColumn {
@@ -130,13 +128,4 @@ export async function planReplicate(
       ),
     },
   };
-}
-
-/** Says in the run's log what a DropTable recreation kept of the old table, and warns of what it could not. */
-export function logRecreated(log: TaskRunInput["log"], ensured: EnsureTableResult): void {
-  if (!ensured.dropped || !log) return;
-  const table = ensured.table.qualified;
-  if (ensured.restored.length > 0)
-    log("info", `${table} was dropped and recreated with its ${ensured.restored.join(", ")}.`);
-  for (const lost of ensured.lost) log("warn", `${table} was dropped and recreated without its ${lost}`);
 }

@@ -7,7 +7,6 @@ import {
   batchFor,
   type DeleteMode,
   type EncodedRows,
-  ensureTable,
   keysFor,
   loadBatch,
   markDeleted,
@@ -34,15 +33,9 @@ import { planRead } from "../sql/pushdown.js";
 import { type BoundReplicate, bindReplicate, parseReplicateScript } from "../sql/replicate.js";
 import { addInterval } from "./intervals.js";
 import { type DestinationRow, rowBuilder, withKeyColumns } from "./replicate-rows.js";
-import { logRecreated, planReplicate, type ReplicatePlan } from "./replicate-target.js";
-import {
-  clearStates,
-  deleteState,
-  ensureStateTable,
-  loadStates,
-  type PartitionState,
-  saveState,
-} from "./sync-state.js";
+import { planReplicate, type ReplicatePlan } from "./replicate-target.js";
+import { prepareRunTarget, type RunTarget } from "./run-target.js";
+import { deleteState, loadStates, type PartitionState, saveState } from "./sync-state.js";
 import type { RunCounts, TaskRunInput, TaskRunResult } from "./task-runner-types.js";
 
 /** Re-read this much before the cursor: clock skew between Bitbucket's nodes, and rows changed mid-read. */
@@ -114,31 +107,20 @@ export async function runReplicateTask(input: TaskRunInput): Promise<TaskRunResu
     deleted: 0,
     skippedPartitions: 0,
   };
-  let plan: ReplicatePlan | undefined;
+  let prepared: RunTarget | undefined;
   // Into an empty table, batches are copied straight in until one meets a key already there.
   const loadMode: LoadMode = { startedEmpty: false, insertFirst: false };
   try {
     const states = await withClient(pool, async (setup) => {
-      plan = await planReplicate(setup, bound, schema);
-      const ensured = await ensureTable(setup, {
-        ...plan.target,
-        options: {
-          dropTable: options.dropTable,
-          truncate: options.truncateTableData,
-          alterSchema: options.alterSchema,
-        },
-      });
-      logRecreated(input.log, ensured);
-      loadMode.startedEmpty = ensured.empty;
-      loadMode.insertFirst = ensured.empty;
-      await ensureStateTable(setup, schema);
-      const table = plan.target.table;
-      if (input.full || options.dropTable || options.truncateTableData)
-        await clearStates(setup, schema, table);
-      if (plan.aggregation) await startStaging(setup, plan.target);
-      return loadStates(setup, schema, table);
+      const plan = await planReplicate(setup, bound, schema);
+      prepared = await prepareRunTarget(setup, plan, options, input.full === true, input.log);
+      loadMode.startedEmpty = prepared.empty;
+      loadMode.insertFirst = prepared.empty;
+      const target = prepared.plan.target;
+      if (plan.aggregation) await startStaging(setup, target);
+      return loadStates(setup, schema, target.table);
     });
-    const planned = plan as ReplicatePlan;
+    const planned = (prepared as RunTarget).plan;
     const runWith = () =>
       new TaskRun(input, bound, request, planned, db, states, counts, loadMode, stop.signal);
     const level = bound.table.def.level;
@@ -169,6 +151,10 @@ export async function runReplicateTask(input: TaskRunInput): Promise<TaskRunResu
       if (errors.length > 0) throw errors[0];
     }
     if (planned.aggregation) await runWith().replaceResult();
+    await withClient(pool, (client) => (prepared as RunTarget).finish(client));
+  } catch (error) {
+    if (prepared) await withClient(pool, (client) => (prepared as RunTarget).abandon(client)).catch(() => {});
+    throw error;
   } finally {
     await pool.end().catch(() => {});
   }

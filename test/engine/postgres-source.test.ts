@@ -250,6 +250,34 @@ describe("PostgreSQL source", () => {
     expect((await rows("SELECT count(*)::integer AS n FROM dw.lines"))[0]?.n).toBe(6);
   });
 
+  it("DropTable reloads into a copy: a read failing after some batches leaves the keyed table as it was", async () => {
+    await src.pool.query(`
+      CREATE TABLE shop.gauges (id integer PRIMARY KEY, reading integer NOT NULL);
+      INSERT INTO shop.gauges SELECT n, n * 10 FROM generate_series(1, 9) n;
+      CREATE TABLE shop.gauge_control (fail boolean NOT NULL);
+      INSERT INTO shop.gauge_control VALUES (false);
+      CREATE VIEW shop.checked_gauges AS
+        SELECT id, CASE WHEN (SELECT fail FROM shop.gauge_control) THEN reading / (id - 7) ELSE reading END AS reading
+          FROM shop.gauges;`);
+    const statement = "REPLICATE [gauges] FROM checked_gauges WITH DropTable=true, BatchSize=2";
+    await replicate("REPLICATE [gauges] FROM checked_gauges");
+    const before = await rows("SELECT id, reading FROM dw.gauges ORDER BY id");
+    expect(before).toHaveLength(9);
+    await src.pool.query(
+      "UPDATE shop.gauges SET reading = reading + 1; UPDATE shop.gauge_control SET fail = true",
+    );
+    const error = await failure(replicate(statement));
+    expect(error.message).toMatch(/division by zero/);
+    expect(await rows("SELECT id, reading FROM dw.gauges ORDER BY id")).toEqual(before);
+    expect(await rows("SELECT to_regclass('dw.bb_reload_gauges') AS copy")).toEqual([{ copy: null }]);
+
+    await src.pool.query("UPDATE shop.gauge_control SET fail = false");
+    expect(await replicate(statement)).toMatchObject({ rowsRead: 9, inserted: 9 });
+    expect(await rows("SELECT id, reading FROM dw.gauges ORDER BY id")).toEqual(
+      before.map((r) => ({ ...r, reading: Number(r.reading) + 1 })),
+    );
+  });
+
   it("resumes an incremental read from the last committed batch after the run is stopped", async () => {
     await src.pool.query(`
       CREATE TABLE shop.parts (id integer PRIMARY KEY, v text, updated_at timestamptz NOT NULL);

@@ -276,3 +276,75 @@ describe("deletions of cursor-read rows and first loads in windows", () => {
     expect(right).toEqual(left);
   });
 });
+
+describe("whole-table reloads (DropTable, TruncateTableData)", () => {
+  const columns = "repository_uuid, id, title, state, updated_on";
+  const current = (table: string) => rows(`SELECT ${columns} FROM ${table} ORDER BY 1, 2`);
+  const oid = async (table: string) => (await rows("SELECT to_regclass($1)::oid AS oid", [table]))[0]?.oid;
+
+  /** Runs `statement` and cancels it after its third batch. */
+  async function cancelledMidway(statement: string) {
+    const controller = new AbortController();
+    let batches = 0;
+    return replicate(statement, {
+      concurrency: 1,
+      signal: controller.signal,
+      onProgress: () => {
+        batches++;
+        if (batches === 3) controller.abort();
+      },
+    }).catch((e: unknown) => e);
+  }
+
+  it("DropTable loads a copy and puts it in the table's place at the end, with the table's grants and indexes", async () => {
+    await replicate("REPLICATE [PullRequests] WITH DestinationSchema='dropped'");
+    const before = await current("dropped.pull_requests");
+    expect(before.length).toBeGreaterThan(10);
+    const first = await oid("dropped.pull_requests");
+    await db.pool.query(`CREATE INDEX pr_by_title ON dropped.pull_requests (title);
+      GRANT SELECT ON dropped.pull_requests TO PUBLIC`);
+    const reload = "REPLICATE [PullRequests] WITH DestinationSchema='dropped', DropTable=true, BatchSize=5";
+
+    // Cancelled after some batches were loaded: the table is as it was, and no copy is left behind.
+    expect(await cancelledMidway(reload)).toMatchObject({ code: "RUN_CANCELLED" });
+    expect(await oid("dropped.pull_requests")).toBe(first);
+    expect(await current("dropped.pull_requests")).toEqual(before);
+    expect(await oid("dropped.bb_reload_pull_requests")).toBeNull();
+
+    const logged: string[] = [];
+    await replicate(reload, { log: (_level, message) => logged.push(message) });
+    expect(await oid("dropped.pull_requests")).not.toBe(first);
+    expect(await current("dropped.pull_requests")).toEqual(before);
+    expect(await oid("dropped.bb_reload_pull_requests")).toBeNull();
+    const kept = await rows(
+      `SELECT (SELECT count(*)::int FROM pg_indexes WHERE schemaname = 'dropped' AND indexname = 'pr_by_title') AS index,
+              has_table_privilege('public', 'dropped.pull_requests', 'SELECT') AS granted,
+              (SELECT conname FROM pg_constraint WHERE conrelid = 'dropped.pull_requests'::regclass AND contype = 'p') AS key`,
+    );
+    expect(kept).toEqual([{ index: 1, granted: true, key: "pull_requests_pkey" }]);
+    expect(logged.join("\n")).toMatch(
+      /replaced by the reloaded rows with its SELECT granted to PUBLIC, index dropped.pr_by_title/,
+    );
+    const states = await rows("SELECT DISTINCT table_name FROM dropped.bb_replication_state ORDER BY 1");
+    expect(states).toEqual([{ table_name: "pull_requests" }]);
+  });
+
+  it("TruncateTableData refills the table itself at the end: same table, views over it kept, nothing lost on failure", async () => {
+    await replicate("REPLICATE [PullRequests] WITH DestinationSchema='refilled'");
+    const before = await current("refilled.pull_requests");
+    const first = await oid("refilled.pull_requests");
+    await db.pool.query("CREATE VIEW refilled.open_prs AS SELECT id, title FROM refilled.pull_requests");
+    const reload =
+      "REPLICATE [PullRequests] WITH DestinationSchema='refilled', TruncateTableData=true, BatchSize=5";
+
+    expect(await cancelledMidway(reload)).toMatchObject({ code: "RUN_CANCELLED" });
+    expect(await current("refilled.pull_requests")).toEqual(before);
+    expect(await oid("refilled.bb_reload_pull_requests")).toBeNull();
+
+    await replicate(reload);
+    expect(await oid("refilled.pull_requests")).toBe(first);
+    expect(await current("refilled.pull_requests")).toEqual(before);
+    expect(await rows("SELECT count(*)::int AS n FROM refilled.open_prs")).toEqual([{ n: before.length }]);
+    expect(await oid("refilled.bb_reload_pull_requests")).toBeNull();
+  });
+});
