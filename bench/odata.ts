@@ -3,7 +3,7 @@
  * the driver in the same run (the ceiling): requests/s and latency percentiles at 50 connections.
  *
  *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:odata
- *   ROWS=1000000 CONNECTIONS=50 SECONDS=10 ROUNDS=3 WARMUP=2 SHAPES=select,filter ...
+ *   ROWS=1000000 CONNECTIONS=50 SECONDS=10 ROUNDS=3 WARMUP=2 POOL_SIZE=20 SHAPES=select,filter,key-during-searches ...
  *
  * `contains/nocount` is the `contains` search without `$count` (Salesforce's 4.0 adapter with row counts off).
  * Shapes named `.../uncached` run against a second service started with COUNT_CACHE=off: every count counted,
@@ -165,33 +165,49 @@ function directPool(url: string): { pool: pg.Pool; statements: Statements } {
   return { pool, statements: new StatementLanes(pool) };
 }
 
-/** The service's own SQL for `path`, run by `CONNECTIONS` loops over `pool`. */
+/** The service's own SQL for `path`, run by `CONNECTIONS` loops over `db`. */
 async function direct(db: Statements, request: Request, seconds = SECONDS): Promise<Figures> {
-  const latencies: number[] = [];
-  const perSecond = new Map<number, number>();
-  let errors = 0;
+  return (await directMix(db, [{ request, loops: CONNECTIONS }], seconds))[0] as Figures;
+}
+
+/** Several kinds of request at once, each by its own number of loops over `db`; figures per kind. */
+async function directMix(
+  db: Statements,
+  loads: readonly { request: Request; loops: number }[],
+  seconds = SECONDS,
+): Promise<Figures[]> {
   const start = performance.now();
   const until = start + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: CONNECTIONS }, async () => {
-      while (performance.now() < until) {
-        const t = performance.now();
-        try {
-          await request(db);
-        } catch {
-          errors++;
-        }
-        const done = performance.now();
-        latencies.push(done - t);
-        const second = Math.floor((done - start) / 1000);
-        perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
-      }
+  return Promise.all(
+    loads.map(async ({ request, loops }) => {
+      const latencies: number[] = [];
+      const perSecond = new Map<number, number>();
+      let errors = 0;
+      await Promise.all(
+        Array.from({ length: loops }, async () => {
+          while (performance.now() < until) {
+            const t = performance.now();
+            try {
+              await request(db);
+            } catch {
+              errors++;
+            }
+            const done = performance.now();
+            latencies.push(done - t);
+            const second = Math.floor((done - start) / 1000);
+            perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+          }
+        }),
+      );
+      latencies.sort((a, b) => a - b);
+      const at = (q: number) =>
+        latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+      const completed = [...perSecond.entries()]
+        .filter(([sec]) => sec < seconds)
+        .reduce((n, [, c]) => n + c, 0);
+      return { rps: completed / seconds, p50: at(0.5), p99: at(0.99), errors };
     }),
   );
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  const completed = [...perSecond.entries()].filter(([s]) => s < seconds).reduce((n, [, c]) => n + c, 0);
-  return { rps: completed / seconds, p50: at(0.5), p99: at(0.99), errors };
 }
 
 /**
@@ -222,6 +238,48 @@ function medianFigures(rounds: readonly Figures[]): Figures {
     p99: median(rounds.map((r) => r.p99)),
     errors: rounds.reduce((n, r) => n + r.errors, 0),
   };
+}
+
+/**
+ * Detail pages while a burst of searches holds more statements than the pool has connections (as when many
+ * Salesforce users search at once): key lookups by 20 loops next to `contains` searches by 30, through the
+ * service's database layer (searches learned as slow keep to their lane) and through a plain pool of the same
+ * size, alternating, ROUNDS times each. The database work alone, without HTTP, on both sides.
+ */
+async function keyDuringSearches(
+  settlePool: pg.Pool,
+  url: string,
+  requestFor: (name: string, query: string) => Request,
+  shapes: readonly [string, string][],
+): Promise<void> {
+  const search = shapes.find(([name]) => name === "contains/nocount")?.[1] ?? "";
+  const loads = [
+    { request: requestFor("key", ""), loops: 20 },
+    { request: requestFor("contains/nocount", search), loops: 30 },
+  ];
+  const laned = directPool(url);
+  const plain = directPool(url);
+  await directMix(laned.statements, loads, WARMUP);
+  await settle(settlePool);
+  const rounds: { laned: Figures[]; plain: Figures[] } = { laned: [], plain: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const side of round % 2 === 0 ? (["laned", "plain"] as const) : (["plain", "laned"] as const)) {
+      const db: Statements = side === "laned" ? laned.statements : plain.pool;
+      rounds[side].push(...(await directMix(db, loads)).slice(0, 1));
+      await settle(settlePool);
+    }
+  }
+  await laned.pool.end();
+  await plain.pool.end();
+  const f = (figures: Figures) =>
+    `${figures.rps.toFixed(0)} lookups/s, p50 ${figures.p50.toFixed(1)} ms, p99 ${figures.p99.toFixed(1)} ms`;
+  console.log(
+    `\nkey lookups (20 loops) during contains searches (30 loops), pool of ${POOL_SIZE}, medians of ${ROUNDS} rounds:`,
+  );
+  console.log(
+    `  searches kept to ${slowLimit(POOL_SIZE)} connections (the service)  ${f(medianFigures(rounds.laned))}`,
+  );
+  console.log(`  plain pool                                      ${f(medianFigures(rounds.plain))}`);
 }
 
 async function main() {
@@ -324,6 +382,35 @@ async function main() {
     ["server-page-deep", `$count=false&$skiptoken=${encodeURIComponent(token)}`],
     ["key", `(repository_uuid='${encodeURIComponent(one?.repository_uuid ?? "")}',id=${one?.id})`],
   ];
+  /** The service's database work for one request of a shape, in the service's order. */
+  const requestFor = (name: string, query: string): Request => {
+    if (name === "key") {
+      const key = parseKeyPredicate(`repository_uuid='${one?.repository_uuid ?? ""}',id=${one?.id}`);
+      const statement = entityQuery(set, key, parseQueryOptions(""), false).statement;
+      return (driver) => driver.query(statement);
+    }
+    const options = parseQueryOptions(query);
+    const tokenValue = options.skiptoken
+      ? new SkipTokens(key).verify(options.skiptoken, `${SET}?$count=false`)
+      : undefined;
+    const built = pageQuery({ set, options, pageSize: MAX_PAGE_SIZE, ieee754: false, token: tokenValue });
+    const { page, filterFirst, boundedFirst, count } = built;
+    // An index-led search counts first and then reads its page filter-first when the count is small; without
+    // a count it reads a bounded number of matches first, and the page PostgreSQL's way only when they went
+    // past the bound; anything else reads page and count at once.
+    if (filterFirst && count)
+      return async (driver) => {
+        const n = Number((await driver.query<{ n: string }>(count.plain)).rows[0]?.n);
+        await driver.query(n <= filterFirst.cap ? filterFirst.statement : page);
+      };
+    if (boundedFirst)
+      return async (driver) => {
+        const first = await driver.query<{ bb_found: string }>(boundedFirst.statement);
+        const found = first.rows.length > 0 ? Number(first.rows[0]?.bb_found) : boundedFirst.skipped;
+        if (found > boundedFirst.cap) await driver.query(page);
+      };
+    return (driver) => Promise.all([driver.query(page), count && driver.query(count.plain)]);
+  };
   const wanted = process.env.SHAPES?.split(",");
   console.log(
     `${ROWS.toLocaleString("en-US")} rows, ${CONNECTIONS} connections, pools of ${POOL_SIZE} database connections on both sides (slow statement shapes on at most ${slowLimit(POOL_SIZE)} of them), load from ${LOAD}, ${SECONDS} s per measurement after ${WARMUP} s of warm-up, medians of ${ROUNDS} rounds; requests/s = completed requests / duration; latencies over every request`,
@@ -332,35 +419,7 @@ async function main() {
   for (const [name, query] of shapes) {
     if (wanted && !wanted.includes(name)) continue;
     const path = name === "key" ? `${SET}${query}` : `${SET}?${query}`;
-    let request: Request;
-    if (name === "key") {
-      const key = parseKeyPredicate(`repository_uuid='${one?.repository_uuid ?? ""}',id=${one?.id}`);
-      const statement = entityQuery(set, key, parseQueryOptions(""), false).statement;
-      request = (driver) => driver.query(statement);
-    } else {
-      const options = parseQueryOptions(query);
-      const tokenValue = options.skiptoken
-        ? new SkipTokens(key).verify(options.skiptoken, `${SET}?$count=false`)
-        : undefined;
-      const built = pageQuery({ set, options, pageSize: MAX_PAGE_SIZE, ieee754: false, token: tokenValue });
-      const { page, filterFirst, boundedFirst, count } = built;
-      // The service's order of work: an index-led search counts first and then reads its page filter-first
-      // when the count is small; without a count it reads a bounded number of matches first, and the page
-      // PostgreSQL's way only when they went past the bound; anything else reads page and count at once.
-      request =
-        filterFirst && count
-          ? async (driver) => {
-              const n = Number((await driver.query<{ n: string }>(count.plain)).rows[0]?.n);
-              await driver.query(n <= filterFirst.cap ? filterFirst.statement : page);
-            }
-          : boundedFirst
-            ? async (driver) => {
-                const first = await driver.query<{ bb_found: string }>(boundedFirst.statement);
-                const found = first.rows.length > 0 ? Number(first.rows[0]?.bb_found) : boundedFirst.skipped;
-                if (found > boundedFirst.cap) await driver.query(page);
-              }
-            : (driver) => Promise.all([driver.query(page), count && driver.query(count.plain)]);
-    }
+    const request = requestFor(name, query);
     if (name.endsWith("/uncached") && !uncachedOrigin)
       uncachedOrigin = await startServer({ COUNT_CACHE: "off" });
     const target = name.endsWith("/uncached") ? (uncachedOrigin as string) : origin;
@@ -391,6 +450,8 @@ async function main() {
       `${name.padEnd(18)} ${f(served.rps)}  ${f(served.p50)} ${f(served.p99)} |     ${f(raw.rps)} ${f(raw.p50)} ${f(raw.p99)} | ${Number.isNaN(ratio) ? "  —" : ratio.toFixed(2)}${served.errors + raw.errors > 0 ? `  (errors: ${served.errors} OData, ${raw.errors} direct)` : ""}`,
     );
   }
+  if (!wanted || wanted.includes("key-during-searches"))
+    await keyDuringSearches(pool, db.url, requestFor, shapes);
   for (const child of children) child.kill("SIGTERM");
   await new CredentialStore(pool).revoke(user);
   await pool.end();

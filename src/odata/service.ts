@@ -61,6 +61,8 @@ export class ODataService {
   private readonly counts?: CountCache;
   private readonly statements: StatementLanes;
   private cached?: { model: EdmModel; version: string; checked: number };
+  private checking?: Promise<EdmModel>;
+  private generation = 0;
 
   constructor(private readonly options: ODataServiceOptions) {
     this.auth = new Authenticator(options.app, options.credentialTtlMs);
@@ -94,7 +96,9 @@ export class ODataService {
 
   /** Forget the cached model (after sharing or unsharing in this process). */
   invalidate(): void {
+    this.generation++;
     this.cached = undefined;
+    this.checking = undefined;
   }
 
   private async route(request: ODataRequest, trusted: boolean): Promise<ODataResponse> {
@@ -266,21 +270,34 @@ export class ODataService {
     return json(format, body);
   }
 
-  private async model(): Promise<EdmModel> {
+  private model(): Promise<EdmModel> {
     const ttl = this.options.modelTtlMs ?? 5_000;
+    if (this.cached && Date.now() - this.cached.checked < ttl) return Promise.resolve(this.cached.model);
+    // One check at a time: requests arriving while it runs share it, instead of each sending its own.
+    if (!this.checking) {
+      const check = this.checkModel(this.generation).finally(() => {
+        if (this.checking === check) this.checking = undefined;
+      });
+      this.checking = check;
+    }
+    return this.checking;
+  }
+
+  private async checkModel(generation: number): Promise<EdmModel> {
     const now = Date.now();
-    if (this.cached && now - this.cached.checked < ttl) return this.cached.model;
     const version = await this.options.shares.version();
-    if (this.cached && this.cached.version === version) {
-      this.cached.checked = now;
-      return this.cached.model;
+    const cached = this.cached;
+    if (cached && cached.version === version) {
+      cached.checked = now;
+      return cached.model;
     }
     const model = await this.options.shares.model((share, error) =>
       this.options.log?.(
         `OData: ${share.schema}.${share.table} is shared but cannot be published: ${error instanceof Error ? error.message : String(error)}`,
       ),
     );
-    this.cached = { model, version, checked: now };
+    // A check that began before `invalidate` answers its own requests but is not remembered.
+    if (generation === this.generation) this.cached = { model, version, checked: now };
     return model;
   }
 

@@ -388,6 +388,41 @@ describe("the service's database sessions", () => {
   });
 });
 
+describe("the model", () => {
+  it("is checked once for requests arriving together, and a share change is seen after invalidate", async () => {
+    const shares = new ShareStore(db.pool, data);
+    let checks = 0;
+    const version = shares.version.bind(shares);
+    shares.version = async () => {
+      checks++;
+      return version();
+    };
+    const fresh = new ODataService({
+      app: db.pool,
+      data,
+      shares,
+      tokenKey: Buffer.alloc(32, 7),
+      modelTtlMs: 200,
+    });
+    const request = () =>
+      fresh.handle({
+        method: "GET",
+        url: "/odata/v4/pull_requests?$top=1",
+        headers: { authorization: auth },
+      });
+    expect((await request()).status).toBe(200);
+    expect(checks).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    // The model is due for a check: twelve requests at once send one.
+    const answers = await Promise.all(Array.from({ length: 12 }, request));
+    expect(answers.map((a) => a.status)).toEqual(Array(12).fill(200));
+    expect(checks).toBe(2);
+    fresh.invalidate();
+    expect((await request()).status).toBe(200);
+    expect(checks).toBe(3);
+  });
+});
+
 describe("credentials and limits", () => {
   it("every request needs HTTP Basic, $metadata included; reset keeps the old password 10 minutes; revoke stops both", async () => {
     const anonymous = await service.handle({ method: "GET", url: "/odata/v4/$metadata", headers: {} });
