@@ -165,6 +165,7 @@ export class Authenticator {
   private readonly verified = new Set<string>();
   private readonly rows = new Map<string, { row: CredentialRow | undefined; at: number }>();
   private readonly lastUse = new Map<string, number>();
+  private readonly reading = new Map<string, Promise<CredentialRow | undefined>>();
 
   constructor(
     private readonly db: pg.Pool,
@@ -201,10 +202,20 @@ export class Authenticator {
     return undefined;
   }
 
-  private async row(username: string): Promise<CredentialRow | undefined> {
-    const now = Date.now();
+  private row(username: string): Promise<CredentialRow | undefined> {
     const cached = this.rows.get(username);
-    if (cached && now - cached.at < this.rowTtlMs) return cached.row;
+    if (cached && Date.now() - cached.at < this.rowTtlMs) return Promise.resolve(cached.row);
+    // One read at a time per user: requests arriving while it runs share it, instead of each sending its own.
+    let reading = this.reading.get(username);
+    if (!reading) {
+      reading = this.readRow(username).finally(() => this.reading.delete(username));
+      this.reading.set(username, reading);
+    }
+    return reading;
+  }
+
+  private async readRow(username: string): Promise<CredentialRow | undefined> {
+    const now = Date.now();
     const result = await this.db.query<CredentialRow>({
       name: "bitbridge-odata-credential",
       text: `SELECT password_hash, requests_per_hour,

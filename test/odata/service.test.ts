@@ -2,7 +2,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrate } from "../../src/app/database.js";
 import { ExpressionCompiler, SqlParams } from "../../src/odata/compile.js";
-import { CredentialStore } from "../../src/odata/credentials.js";
+import { Authenticator, CredentialStore } from "../../src/odata/credentials.js";
 import { parseFilter } from "../../src/odata/parser/expression.js";
 import { READER_ROLE, readAsReader } from "../../src/odata/reader-role.js";
 import { createContainsIndexes, createSearchIndex } from "../../src/odata/search-index.js";
@@ -448,6 +448,27 @@ describe("credentials and limits", () => {
       "SELECT password_hash FROM bitbridge.odata_credentials WHERE username = 'rotating'",
     );
     expect(stored[0].password_hash).not.toContain(second.password);
+  });
+
+  it("requests arriving together read their credential once, and again after its time to live", async () => {
+    const app = new pg.Pool({ connectionString: db.url, max: 4 });
+    let reads = 0;
+    const query = app.query.bind(app);
+    app.query = ((config: unknown, ...rest: unknown[]) => {
+      if ((config as { name?: string }).name === "bitbridge-odata-credential") reads++;
+      return (query as (...args: unknown[]) => unknown)(config, ...rest);
+    }) as typeof app.query;
+    const authenticator = new Authenticator(app, 200);
+    const together = () => Promise.all(Array.from({ length: 12 }, () => authenticator.check(auth)));
+    try {
+      expect((await together()).map((user) => user?.username)).toEqual(Array(12).fill("salesforce"));
+      expect(reads).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      expect((await together()).map((user) => user?.username)).toEqual(Array(12).fill("salesforce"));
+      expect(reads).toBe(2);
+    } finally {
+      await app.end();
+    }
   });
 
   it("a per-user hourly limit answers 429 with Retry-After", async () => {
