@@ -7,11 +7,11 @@ export interface Statements {
   ): Promise<pg.QueryResult<R>>;
 }
 
-/** A statement shape whose recent runs averaged more than this is slow. */
+/** A statement shape whose cost (see `learn`) is more than this is slow. */
 export const SLOW_STATEMENT_MS = 100;
 
-/** Weight of the newest run in a shape's running average. */
-const SMOOTHING = 0.3;
+/** How much a shape's cost may rise per run, when its runs take longer than its cost says. */
+const COST_GROWTH = 1.1;
 
 /** Shapes remembered at most (the map is emptied when it grows past what any set of clients repeats). */
 const MAX_SHAPES = 2000;
@@ -19,21 +19,21 @@ const MAX_SHAPES = 2000;
 /**
  * The published pool with a lane for slow statements (a search that scans, a count of a big table): they
  * may hold at most half of the connections at once, so the other half stays free for quick ones (detail
- * pages, list views), which would otherwise wait behind them for a connection. Each statement shape's run
- * time is learned as it runs; a shape is its SQL text, which Salesforce repeats with other values. A shape
- * not yet seen runs as quick.
+ * pages, list views), which would otherwise wait behind them for a connection. Each statement shape's cost
+ * is learned from its run times (see `learn`); a shape is its SQL text, which Salesforce repeats with other
+ * values. A shape not yet seen runs as quick.
  */
 export class StatementLanes implements Statements {
-  private readonly averages = new Map<string, number>();
+  private readonly costs = new Map<string, number>();
   private readonly slow: Lane;
 
   constructor(private readonly pool: pg.Pool) {
     this.slow = new Lane(slowLimit(pool.options.max));
   }
 
-  /** Whether `text`'s recent runs were slow. */
+  /** Whether `text`'s shape is slow (see `learn`). */
   isSlow(text: string): boolean {
-    return (this.averages.get(text) ?? 0) > SLOW_STATEMENT_MS;
+    return (this.costs.get(text) ?? 0) > SLOW_STATEMENT_MS;
   }
 
   async query<R extends pg.QueryResultRow = Record<string, unknown>>(
@@ -65,10 +65,17 @@ export class StatementLanes implements Statements {
     }
   }
 
+  /**
+   * A shape's cost follows its quickest recent runs: a quicker run lowers it at once, slower ones raise it by
+   * at most a tenth each. Under load every statement takes longer while it waits for the cores (a 5 ms list
+   * page can take 100 ms among 20 others on 2 cores); an average would then send quick shapes to the slow
+   * lane, where they would queue. A shape that is slow on its own is slow on every run and gets there within
+   * a few dozen runs.
+   */
   private learn(text: string, ms: number): void {
-    const before = this.averages.get(text);
-    if (before === undefined && this.averages.size >= MAX_SHAPES) this.averages.clear();
-    this.averages.set(text, before === undefined ? ms : before + SMOOTHING * (ms - before));
+    const before = this.costs.get(text);
+    if (before === undefined && this.costs.size >= MAX_SHAPES) this.costs.clear();
+    this.costs.set(text, before === undefined ? ms : Math.min(ms, before * COST_GROWTH));
   }
 }
 
