@@ -54,6 +54,20 @@ async function columnTypes(table: string): Promise<Record<string, string>> {
   return Object.fromEntries(result.map((r) => [r.name, r.type]));
 }
 
+/** Runs `statement` on one repository at a time and cancels it after its third batch. */
+async function cancelledMidway(statement: string) {
+  const controller = new AbortController();
+  let batches = 0;
+  return replicate(statement, {
+    concurrency: 1,
+    signal: controller.signal,
+    onProgress: () => {
+      batches++;
+      if (batches === 3) controller.abort();
+    },
+  }).catch((e: unknown) => e);
+}
+
 describe("REPLICATE transformations evaluated by PostgreSQL", () => {
   it("computes expressions in PostgreSQL, with PostgreSQL's types, next to the plain columns", async () => {
     await replicate("REPLICATE [PullRequests]");
@@ -244,17 +258,7 @@ describe("deletions of cursor-read rows and first loads in windows", () => {
     await replicate(plain);
     const windowed =
       "REPLICATE [PullRequests] WITH DestinationSchema='windows', ReplicateInterval=7, ReplicateIntervalUnit='days', BatchSize=5";
-    const controller = new AbortController();
-    let batches = 0;
-    const cancelled = await replicate(windowed, {
-      concurrency: 1,
-      signal: controller.signal,
-      onProgress: () => {
-        batches++;
-        if (batches === 3) controller.abort();
-      },
-    }).catch((e: unknown) => e);
-    expect(cancelled).toMatchObject({ code: "RUN_CANCELLED" });
+    expect(await cancelledMidway(windowed)).toMatchObject({ code: "RUN_CANCELLED" });
     const partial = await rows(
       "SELECT state FROM windows.bb_replication_state WHERE table_name = 'pull_requests' AND state ? 'loadedUntil'",
     );
@@ -281,20 +285,6 @@ describe("whole-table reloads (DropTable, TruncateTableData)", () => {
   const columns = "repository_uuid, id, title, state, updated_on";
   const current = (table: string) => rows(`SELECT ${columns} FROM ${table} ORDER BY 1, 2`);
   const oid = async (table: string) => (await rows("SELECT to_regclass($1)::oid AS oid", [table]))[0]?.oid;
-
-  /** Runs `statement` and cancels it after its third batch. */
-  async function cancelledMidway(statement: string) {
-    const controller = new AbortController();
-    let batches = 0;
-    return replicate(statement, {
-      concurrency: 1,
-      signal: controller.signal,
-      onProgress: () => {
-        batches++;
-        if (batches === 3) controller.abort();
-      },
-    }).catch((e: unknown) => e);
-  }
 
   it("DropTable loads a copy and puts it in the table's place at the end, with the table's grants and indexes", async () => {
     await replicate("REPLICATE [PullRequests] WITH DestinationSchema='dropped'");
