@@ -36,19 +36,21 @@ export async function prepareRunTarget(
 ): Promise<RunTarget> {
   const target = plan.target;
   const { schema } = target;
-  if (!options.dropTable && !options.truncateTableData) {
-    const ensured = await ensureTable(client, { ...target, options: { alterSchema: options.alterSchema } });
+  // The table itself, unless DropTable replaces it: TruncateTableData refills it, so it must exist with the
+  // statement's columns.
+  const ensured = options.dropTable
+    ? undefined
+    : await ensureTable(client, { ...target, options: { alterSchema: options.alterSchema } });
+  if (ensured && !options.truncateTableData) {
     await ensureStateTable(client, schema);
     if (full) await clearStates(client, schema, target.table);
     return { plan, empty: ensured.empty, finish: async () => {}, abandon: async () => {} };
   }
   const table = resolveTarget(target);
-  // TruncateTableData keeps the table itself: it must exist, with the statement's columns, to be refilled.
-  if (!options.dropTable)
-    await ensureTable(client, { ...target, options: { alterSchema: options.alterSchema } });
   const copyTarget = { ...target, table: reloadTableName(table.table) };
   // A copy left by a run that was killed is dropped and made again.
   const copy = (await ensureTable(client, { ...copyTarget, options: { dropTable: true } })).table;
+  // After ensureTable, which creates the schema when needed.
   await ensureStateTable(client, schema);
   await clearStates(client, schema, copyTarget.table);
   return {

@@ -176,7 +176,7 @@ export async function readPage(db: Statements, request: PageRequest, counts?: Co
   const { options } = request;
   const query = pageQuery(request);
   const { limit, sent, order, selected, keyColumns } = query;
-  const { result, counted } = await pageRows(db, request, query, counts);
+  const { result, counted } = await pageRows(db, query, counts);
   const rows: string[] = [];
   const keys: unknown[][] = [];
   let bytes = 0;
@@ -206,7 +206,6 @@ export async function readPage(db: Statements, request: PageRequest, counts?: Co
 /** Runs the statements that read a page's rows and count, in the cheapest order that is still exact. */
 async function pageRows(
   db: Statements,
-  _request: PageRequest,
   query: ReturnType<typeof pageQuery>,
   counts: CountCache | undefined,
 ): Promise<{ result: { rows: Record<string, unknown>[] }; counted?: number }> {

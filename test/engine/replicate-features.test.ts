@@ -287,7 +287,8 @@ describe("whole-table reloads (DropTable, TruncateTableData)", () => {
   const oid = async (table: string) => (await rows("SELECT to_regclass($1)::oid AS oid", [table]))[0]?.oid;
 
   it("DropTable loads a copy and puts it in the table's place at the end, with the table's grants and indexes", async () => {
-    await replicate("REPLICATE [PullRequests] WITH DestinationSchema='dropped'");
+    // A first run into a schema that does not exist yet.
+    await replicate("REPLICATE [PullRequests] WITH DestinationSchema='dropped', DropTable=true");
     const before = await current("dropped.pull_requests");
     expect(before.length).toBeGreaterThan(10);
     const first = await oid("dropped.pull_requests");
